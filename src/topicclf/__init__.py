@@ -1,0 +1,50 @@
+"""topicclf: topic classification for Vietnamese and English news.
+
+The public API is flat::
+
+    import topicclf
+    clf = topicclf.load()                       # the embedded default model (policy5)
+    clf.classify(["Bài báo ..."])               # labels, scores, language, flags
+    topicclf.tokenize("Chủ quyền biển đảo")     # ['Chủ_quyền', 'biển', 'đảo']
+    topicclf.detect_language("Hello world")     # Language(lang='en', confidence=...)
+    model = topicclf.train(texts, labels)       # any label set, single- or multi-label
+    topicclf.evaluate(model, texts, labels)     # metrics dict; write_report() for files
+    topicclf.score_file("dump.jsonl", "out.jsonl", model="vntc10")
+
+Heavy dependencies (underthesea, torch, transformers) are imported only when a function
+needs them.
+"""
+
+from importlib import metadata as _metadata
+
+from .data import DataError, load_records, read_dataset
+from .evaluate import evaluate, write_report
+from .features import NgramVectorizer
+from .lang import Language, detect_language
+from .linear import LinearTopicClassifier
+from .model import DEFAULT_MODEL, Prediction, TopicClassifier, available_models, load
+from .serialization import ModelFileError, ModelVersionWarning
+from .text import DecodeError, normalize, read_text
+from .tokenize import tokenize
+from .trainer import train, train_file
+
+try:
+    __version__ = _metadata.version("topicclf")
+except _metadata.PackageNotFoundError:  # running from a source tree
+    __version__ = "0.0.0+unknown"
+
+
+def score_file(*args, **kwargs):
+    """Stream-score a dump; see :func:`topicclf.score.score_file`."""
+    from .score import score_file as _score_file
+
+    return _score_file(*args, **kwargs)
+
+
+__all__ = [
+    "load", "available_models", "DEFAULT_MODEL", "TopicClassifier", "Prediction",
+    "normalize", "read_text", "detect_language", "Language", "tokenize",
+    "train", "train_file", "evaluate", "write_report", "score_file",
+    "load_records", "read_dataset", "NgramVectorizer", "LinearTopicClassifier",
+    "DataError", "DecodeError", "ModelFileError", "ModelVersionWarning", "__version__",
+]

@@ -1,0 +1,178 @@
+"""Labeled data: read JSONL/CSV/Parquet with ``datasets``, validate, hash.
+
+Every problem a training file can have stops with a :class:`DataError` that names the
+record (its index and id) and says what to do, before any fitting starts.
+
+Example:
+    >>> recs = Records(texts=["a b c", "d e f"], labels=[["x"], []], ids=["1", "2"], multilabel=True)
+    >>> recs.label_set()
+    ['x']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+__all__ = ["DataError", "Records", "load_records", "read_dataset", "data_root", "file_digest"]
+
+
+class DataError(ValueError):
+    """A labeled data file that cannot be trained or evaluated on as it is."""
+
+
+@dataclass
+class Records:
+    texts: list[str]
+    labels: list  # list[str] (single-label) or list[list[str]] (multi-label)
+    ids: list[str]
+    multilabel: bool
+    langs: list[str | None] = field(default_factory=list)
+    extra: dict[str, list] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def label_set(self) -> list[str]:
+        if self.multilabel:
+            return sorted({l for ls in self.labels for l in ls})
+        return sorted(set(self.labels))
+
+
+def data_root() -> Path | None:
+    """Folder holding ``vntc/``, ``policy5/``...: ``$TOPICCLF_DATA`` or ``../shared/data``."""
+    env = os.environ.get("TOPICCLF_DATA")
+    candidates = [Path(env)] if env else []
+    here = Path(__file__).resolve()
+    candidates += [here.parents[2].parent / "shared" / "data", Path.cwd().parent / "shared" / "data"]
+    for c in candidates:
+        if c.is_dir():
+            return c
+    return None
+
+
+def file_digest(path) -> str:
+    """SHA-256 of a data file, recorded in every model trained on it."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _builder(path: str) -> str:
+    p = path.lower()
+    for suffix in (".gz", ".zst", ".bz2", ".xz"):
+        if p.endswith(suffix):
+            p = p[: -len(suffix)]
+    if p.endswith((".jsonl", ".json", ".ndjson")):
+        return "json"
+    if p.endswith((".csv", ".tsv")):
+        return "csv"
+    if p.endswith(".parquet"):
+        return "parquet"
+    raise DataError(f"{path}: unknown data format; use .jsonl, .jsonl.gz, .csv or .parquet")
+
+
+def read_dataset(path, split: str = "train"):
+    """A :class:`datasets.Dataset` from a JSONL(.gz), CSV or Parquet file, offline."""
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    import datasets
+
+    path = str(path)
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path}: no such data file")
+    builder = _builder(path)
+    kwargs = {"delimiter": "\t"} if builder == "csv" and ".tsv" in path.lower() else {}
+    datasets.disable_progress_bars()
+    try:
+        return datasets.load_dataset(builder, data_files={split: path}, split=split, **kwargs)
+    except Exception as e:  # datasets wraps parser errors in many types
+        raise DataError(f"{path}: cannot be read as {builder} ({type(e).__name__}: {str(e)[:300]}). "
+                        "Check that every line is a JSON object with the same fields.") from None
+
+
+def load_records(path, text_field: str = "text", label_field: str | None = None,
+                 labels: Sequence[str] | None = None, id_field: str = "id",
+                 require_labels: bool = True) -> Records:
+    """Read and validate a labeled file.
+
+    ``label_field=None`` picks ``labels`` if present (multi-label), else ``label``. A
+    list-valued label field means multi-label. ``labels`` declares the allowed labels.
+    """
+    ds = read_dataset(path)
+    cols = ds.column_names
+    if text_field not in cols:
+        raise DataError(f"{path}: no field {text_field!r} (fields: {cols}); pass --text-field")
+    if label_field is None:
+        label_field = "labels" if "labels" in cols else "label"
+    if label_field not in cols:
+        if require_labels:
+            raise DataError(f"{path}: no label field {label_field!r} (fields: {cols}); pass --label-field")
+        label_field = None
+    texts = ds[text_field]
+    raw_labels = ds[label_field] if label_field else [None] * len(texts)
+    ids = [str(v) for v in ds[id_field]] if id_field in cols else [str(i) for i in range(len(texts))]
+    langs = ds["lang"] if "lang" in cols else [None] * len(texts)
+    return validate(texts, raw_labels, ids, langs, labels=labels, source=str(path),
+                    require_labels=require_labels and label_field is not None,
+                    extra={c: ds[c] for c in ("source", "confidence") if c in cols})
+
+
+def validate(texts, raw_labels, ids, langs=None, labels: Sequence[str] | None = None, source: str = "data",
+             require_labels: bool = True, extra: dict | None = None) -> Records:
+    """Check texts and labels; raise :class:`DataError` naming the first bad records."""
+    n = len(texts)
+    problems: list[str] = []
+
+    def bad(i, msg):
+        if len(problems) < 10:
+            problems.append(f"record {i} (id {ids[i]!r}): {msg}")
+
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            bad(i, f"text is {type(t).__name__}, not a string")
+        elif not t.strip():
+            bad(i, "empty text; drop the record or fill the text")
+    seen: dict[str, int] = {}
+    for i, id_ in enumerate(ids):
+        if id_ in seen:
+            bad(i, f"duplicate id (also record {seen[id_]}); ids must be unique")
+        seen.setdefault(id_, i)
+    multi = False
+    clean_labels: list = []
+    if require_labels:
+        kinds = {type(v).__name__ for v in raw_labels}
+        if kinds - {"list", "str"}:
+            for i, v in enumerate(raw_labels):
+                if not isinstance(v, (list, str)):
+                    bad(i, f"label {v!r} is {type(v).__name__}; use a string (single-label) or a list of strings")
+        if kinds >= {"list", "str"}:
+            first_list = next(i for i, v in enumerate(raw_labels) if isinstance(v, list))
+            first_str = next(i for i, v in enumerate(raw_labels) if isinstance(v, str))
+            bad(max(first_list, first_str), "label field mixes lists and strings "
+                f"(record {min(first_list, first_str)} is the other kind); use one kind for every record")
+        multi = "list" in kinds
+        allowed = set(labels) if labels is not None else None
+        for i, v in enumerate(raw_labels):
+            vs = v if isinstance(v, list) else [v]
+            for l in vs:
+                if not isinstance(l, str) or not l:
+                    bad(i, f"label {l!r} is not a non-empty string")
+                elif allowed is not None and l not in allowed:
+                    bad(i, f"unknown label {l!r}; declared labels are {sorted(allowed)}")
+            clean_labels.append(list(v) if multi and isinstance(v, list) else v)
+        if not problems:
+            present = {l for v in clean_labels for l in (v if multi else [v])}
+            if not multi and len(present) < 2:
+                problems.append(f"only one class ({sorted(present)}) in {n} records: a classifier needs "
+                                "at least two; add records of other classes")
+            if multi and not present:
+                problems.append("no record has any label; a multi-label file needs positive examples")
+    if problems:
+        more = "" if len(problems) < 10 else "\n  (first 10 problems shown)"
+        raise DataError(f"{source}: cannot use this data:\n  " + "\n  ".join(problems) + more)
+    return Records(list(texts), clean_labels, list(ids), multi, list(langs or [None] * n), dict(extra or {}))

@@ -1,0 +1,279 @@
+"""The loaded classifier: raw text in, labels with scores out.
+
+:class:`TopicClassifier` runs the whole pipeline, a sequence of named steps::
+
+    normalize  ->  language  ->  gate (empty, unsupported language, too short)  ->  features + model
+
+The last step is a scikit-learn :class:`~sklearn.pipeline.Pipeline` (``clf.pipeline``) that
+keeps the estimator contract; the steps before it are what make raw, scraped, mixed input
+safe to score. A text the model must not guess on (empty, boilerplate only, a language the
+model was not trained on) gets no labels, zero scores and a flag that says why.
+
+Example:
+    >>> import topicclf
+    >>> clf = topicclf.load("vntc10")                               # doctest: +SKIP
+    >>> clf.predict(["Đội tuyển Việt Nam thắng 2-0 ở vòng loại"])  # doctest: +SKIP
+    [['The thao']]
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .features import NgramVectorizer
+from .lang import detect_language
+from .linear import LinearTopicClassifier
+from .serialization import load_model_dir, save_model_dir
+from .text import normalize
+
+__all__ = ["TopicClassifier", "Prediction", "load", "available_models", "DEFAULT_MODEL"]
+
+DEFAULT_MODEL = "policy5"
+
+
+@dataclass
+class Prediction:
+    """One text's result: ``labels`` over threshold, ``scores`` per label, ``lang``, ``flags``."""
+
+    labels: list[str]
+    scores: dict[str, float]
+    lang: str
+    flags: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class TopicClassifier:
+    """A trained topic model with its text pipeline.
+
+    Parameters
+    ----------
+    pipeline : sklearn Pipeline of ``("features", ...)`` and ``("classifier", ...)``
+    languages : languages the model was trained on; others are flagged, not guessed
+    max_chars : longer texts are cut to their first ``max_chars`` characters (flag ``truncated``)
+    min_tokens : texts with fewer syllables get no labels (flag ``too_short``)
+    meta : the rest of ``config.json`` (name, training data hashes, metrics, ...)
+    """
+
+    def __init__(self, pipeline, languages: Sequence[str] = ("vi", "en"), max_chars: int = 100_000,
+                 min_tokens: int = 3, meta: dict | None = None):
+        self.pipeline = pipeline
+        self.languages = list(languages)
+        self.max_chars = max_chars
+        self.min_tokens = min_tokens
+        self.meta = dict(meta or {})
+
+    # -- properties -----------------------------------------------------------
+    @property
+    def estimator(self):
+        return self.pipeline[-1]
+
+    @property
+    def labels(self) -> list[str]:
+        return [str(c) for c in self.estimator.classes_]
+
+    @property
+    def multilabel(self) -> bool:
+        return bool(self.estimator.multilabel_)
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        return dict(zip(self.labels, map(float, self.estimator.thresholds_)))
+
+    @property
+    def name(self) -> str:
+        return self.meta.get("name", "model")
+
+    def __repr__(self) -> str:
+        kind = "multi-label" if self.multilabel else "single-label"
+        return f"TopicClassifier(name={self.name!r}, {kind}, labels={self.labels}, languages={self.languages})"
+
+    # -- the pipeline -----------------------------------------------------------
+    def prepare(self, texts: Iterable[str]) -> tuple[list[str], list[str], list[list[str]]]:
+        """``(normalized texts, languages, flags)``; a flagged text is not scored."""
+        if isinstance(texts, str):
+            raise TypeError("expected a list of texts, got a single str: wrap it in a list")
+        clean, langs, flags = [], [], []
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"text {i} is {type(text).__name__}, expected str "
+                                "(decode bytes first, e.g. with topicclf.read_text)")
+            f: list[str] = []
+            if len(text) > self.max_chars:
+                text = text[: self.max_chars]
+                f.append("truncated")
+            norm = normalize(text)
+            lang = detect_language(norm).lang if norm else "und"
+            if not norm:
+                f.append("boilerplate_only" if text.strip() else "empty")
+            elif lang not in self.languages:
+                # "und" (no letters) is empty content, not a foreign language
+                f.append("no_text" if lang == "und" else f"unsupported_language:{lang}")
+            elif len(norm[:300].split()) < self.min_tokens:  # a prefix is enough to count a few words
+                f.append("too_short")
+            clean.append(norm)
+            langs.append(lang)
+            flags.append(f)
+        return clean, langs, flags
+
+    @staticmethod
+    def _scored(flags: list[str]) -> bool:
+        return all(f == "truncated" for f in flags)
+
+    def predict_proba(self, texts: Iterable[str]) -> np.ndarray:
+        """Scores ``(n_texts, n_labels)`` in [0, 1], columns in the order of :attr:`labels`.
+
+        Rows of flagged texts (empty, unsupported language, too short) are all zero.
+        """
+        return self._score(*self.prepare(texts))
+
+    def _score(self, clean, langs, flags) -> np.ndarray:
+        P = np.zeros((len(clean), len(self.labels)))
+        ok = [i for i, f in enumerate(flags) if self._scored(f)]
+        if ok:
+            P[ok] = self.pipeline.predict_proba([clean[i] for i in ok])
+        return P
+
+    def _labels_from(self, P: np.ndarray, flags) -> list[list[str]]:
+        labels = np.asarray(self.labels, dtype=object)
+        out = []
+        if self.multilabel:
+            above = P >= self.estimator.thresholds_
+            for row, f in zip(above, flags):
+                out.append(list(labels[row]) if self._scored(f) else [])
+        else:
+            best = P.argmax(axis=1)
+            for b, f in zip(best, flags):
+                out.append([str(labels[b])] if self._scored(f) else [])
+        return out
+
+    def predict(self, texts: Iterable[str]) -> list[list[str]]:
+        """One list of labels per text (one label for a single-label model, ``[]`` if flagged)."""
+        clean, langs, flags = self.prepare(texts)
+        return self._labels_from(self._score(clean, langs, flags), flags)
+
+    def classify(self, texts: Iterable[str]) -> list[Prediction]:
+        """Labels, per-label scores, language and flags for each text."""
+        clean, langs, flags = self.prepare(texts)
+        P = self._score(clean, langs, flags)
+        labels = self._labels_from(P, flags)
+        return [Prediction(l, {k: round(float(v), 6) for k, v in zip(self.labels, row)}, lang, f)
+                for l, row, lang, f in zip(labels, P, langs, flags)]
+
+    # -- explanations -----------------------------------------------------------
+    def explain(self, text: str, top_k: int = 10, labels: Sequence[str] | None = None) -> dict[str, list[tuple[str, float]]]:
+        """The terms that pushed each label's score most, with their weights (logit units).
+
+        For Vietnamese, n-gram contributions are summed over the words of underthesea's
+        segmentation, so terms are words (``chủ_quyền``), not bare syllables. ``labels``
+        defaults to the predicted labels.
+        """
+        from .explain import explain_linear
+
+        return explain_linear(self, text, top_k=top_k, labels=labels)
+
+    # -- persistence -----------------------------------------------------------
+    def config(self) -> dict:
+        est = self.estimator
+        return {
+            **{k: v for k, v in self.meta.items() if k not in ("format_version", "versions")},
+            "model_type": "linear",
+            "labels": self.labels,
+            "multilabel": self.multilabel,
+            "thresholds": self.thresholds,
+            "languages": self.languages,
+            "preprocessing": {"normalize": "topicclf.normalize", "max_chars": self.max_chars,
+                              "min_tokens": self.min_tokens, "features": "NgramVectorizer"},
+            "vectorizer": self.pipeline[0].get_state()[1]["params"],
+            "classifier": est.get_state()[1],
+        }
+
+    def save(self, path, card_extra: str = "", extra_files: dict[str, bytes] | None = None) -> Path:
+        """Save as a model directory (see :mod:`topicclf.serialization`).
+
+        ``card_extra`` is Markdown appended to the generated model card; ``extra_files``
+        (relative path -> bytes, e.g. an evaluation report) are saved and checksummed too.
+        """
+        from .modelcard import model_card
+        from .serialization import library_versions
+
+        vec_arrays, vec_state = self.pipeline[0].get_state()
+        est_arrays, _ = self.estimator.get_state()
+        arrays = {f"features.{k}": v for k, v in vec_arrays.items()}
+        arrays.update({f"classifier.{k}": v for k, v in est_arrays.items()})
+        config = self.config()
+        card = model_card({**config, "versions": library_versions()}, extra=card_extra)
+        return save_model_dir(path, config, arrays, {"tokens": vec_state["tokens"]}, card, extra_files)
+
+    @classmethod
+    def load(cls, path) -> "TopicClassifier":
+        from sklearn.pipeline import Pipeline
+
+        from .serialization import ModelFileError
+
+        config, arrays, state = load_model_dir(path)
+        if config.get("model_type") != "linear":
+            if config.get("model_type") == "transformer":
+                from .transformer import TransformerTopicClassifier
+
+                return TransformerTopicClassifier.load(path)
+            raise ModelFileError(f"{path}: unknown model_type {config.get('model_type')!r}")
+        try:
+            vec = NgramVectorizer.from_state(
+                {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("features.")},
+                {"params": config["vectorizer"], "tokens": state["tokens"]})
+            est = LinearTopicClassifier.from_state(
+                {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("classifier.")},
+                config["classifier"])
+        except (KeyError, TypeError) as e:
+            raise ModelFileError(f"{path}: config or weights lack {e}") from None
+        if est.coef_.shape[1] != vec.n_features_out_:
+            raise ModelFileError(f"{path}: {vec.n_features_out_} features but weights for {est.coef_.shape[1]}")
+        pre = config.get("preprocessing", {})
+        return cls(Pipeline([("features", vec), ("classifier", est)]), languages=config["languages"],
+                   max_chars=pre.get("max_chars", 100_000), min_tokens=pre.get("min_tokens", 3), meta=config)
+
+
+def available_models() -> list[str]:
+    """Names of the models shipped in ``models/``."""
+    root = _shipped_root()
+    if root is None:
+        return []
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and (p / "config.json").is_file())
+
+
+def _shipped_root() -> Path | None:
+    try:
+        root = Path(str(resources.files("topicclf_models")))
+    except ModuleNotFoundError:
+        return None
+    return root if root.is_dir() else None
+
+
+def load(name_or_path: str | Path | None = None) -> TopicClassifier:
+    """Load a shipped model by name (default :data:`DEFAULT_MODEL`) or any model directory.
+
+    >>> clf = load("vntc10")        # doctest: +SKIP
+    >>> clf = load("path/to/dir")   # doctest: +SKIP
+    """
+    name = str(name_or_path) if name_or_path is not None else DEFAULT_MODEL
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return TopicClassifier.load(path)
+    root = _shipped_root()
+    if root is not None and "/" not in name and (root / name).is_dir():
+        return TopicClassifier.load(root / name)
+    raise FileNotFoundError(f"no model {name!r}: not a directory, and the shipped models are "
+                            f"{available_models()}. Train one with `topicclf train` or pass its directory.")
+
+
+def prediction_json(p: Prediction, id_=None) -> str:
+    d = {"id": id_, **p.to_dict()}
+    return json.dumps(d, ensure_ascii=False)

@@ -1,0 +1,67 @@
+"""Model cards: the README.md written beside every saved model.
+
+The card is generated from ``config.json`` so that every number in it is one the
+training or evaluation command recorded; scripts append their own sections (variant
+tables, evaluation reports) through ``extra``.
+"""
+
+from __future__ import annotations
+
+import json
+
+__all__ = ["model_card"]
+
+
+def _fmt(v) -> str:
+    return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+
+def model_card(config: dict, extra: str = "") -> str:
+    """Markdown model card for a model ``config`` (see :mod:`topicclf.serialization`)."""
+    name = config.get("name", "model")
+    kind = "multi-label" if config.get("multilabel") else "single-label"
+    lines = [
+        f"# topicclf model `{name}`", "",
+        config.get("description", f"A {kind} {config.get('model_type', 'linear')} topic classifier."), "",
+        "```python", "import topicclf", f"clf = topicclf.load({name!r})  # or the path of this folder",
+        "clf.classify([\"...article text...\"])", "```", "",
+        "## Labels", "",
+        f"{kind}; languages accepted: {', '.join(config.get('languages', []))} "
+        "(other languages get no labels and the flag `unsupported_language:xx`).", "",
+        "| label | threshold |", "|---|---|",
+    ]
+    thr = config.get("thresholds", {})
+    for l in config.get("labels", []):
+        t = thr.get(l)
+        lines.append(f"| `{l}` | {t:.3f} |" if config.get("multilabel") and t is not None else f"| `{l}` | argmax |")
+    tr = config.get("training", {})
+    lines += ["", "## Training", ""]
+    for d in tr.get("data", []):
+        lines.append(f"- data: `{d.get('path')}` ({d.get('records')} records, sha256 `{d.get('sha256', '')[:16]}…`)")
+    if tr.get("records") is not None:
+        lines.append(f"- records used: {tr['records']}; label counts: {json.dumps(tr.get('label_counts', {}), ensure_ascii=False)}")
+    if tr.get("command"):
+        lines.append(f"- rebuilt by: `{tr['command']}`")
+    lines.append(f"- seed: {config.get('seed')}; features: {json.dumps(config.get('vectorizer', {}))}")
+    clf = config.get("classifier", {}).get("params", {})
+    if clf:
+        lines.append(f"- classifier: {json.dumps(clf)}")
+    metrics = config.get("metrics", {})
+    if metrics:
+        lines += ["", "## Measured quality", ""]
+        for split, m in metrics.items():
+            if not isinstance(m, dict):
+                continue
+            shown = {k: v for k, v in m.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+            cmd = f" — reproduce: `{m['command']}`" if m.get("command") else ""
+            lines.append(f"- **{split}**: " + ", ".join(f"{k} {_fmt(v)}" for k, v in shown.items()) + cmd)
+    v = config.get("versions", {})
+    if v:
+        lines += ["", "## Library versions at save time", "", ", ".join(f"{k} {x}" for k, x in v.items())]
+    lines += ["", "## Files", "",
+              "`config.json` (this card's facts), `weights.safetensors` (float16 weights, float32 biases), "
+              "`vocab.json` (tokens), `manifest.json` (SHA-256 of every file, checked at load). "
+              "Loading executes no code.", ""]
+    if extra:
+        lines += [extra.rstrip(), ""]
+    return "\n".join(lines)

@@ -1,0 +1,477 @@
+"""Batch scoring of large dumps: stream in, score in parallel, checkpoint, write atomically.
+
+Example:
+    >>> import topicclf
+    >>> s = topicclf.score_file("dump.jsonl.zst", "scored.parquet", model="vntc10", workers=4)  # doctest: +SKIP
+    >>> s["records_in"], s["scored"], s["rejected"], s["labels"]["The thao"]  # doctest: +SKIP
+    (1000000, 999874, 126, 98213)
+
+The same from the shell (``--resume`` continues a killed run where it stopped)::
+
+    topicclf score dump.jsonl.zst --model vntc10 --out scored.jsonl --workers 4
+    topicclf score dump.jsonl.zst --model vntc10 --out scored.jsonl --workers 4 --resume
+
+What a run writes, next to ``OUT`` (the ``--out`` file):
+
+``OUT``
+    one row per scored record, in input order: ``id`` (the id field, else the record's
+    0-based index), ``labels``, ``scores`` ({label: score}), ``lang``, ``flags``. JSONL,
+    CSV (lists and scores as JSON in their cells) or Parquet (``scores`` a struct with one
+    float field per label), by the extension. A record with empty text is scored and flagged
+    (``"empty"``), not rejected. Written to a temporary file and renamed at the end.
+``OUT.rejects.jsonl``
+    ``{"position", "id", "reason", "index"}`` for each record that could not be scored:
+    malformed JSON, not an object, missing or non-text field, undecodable file or bytes.
+    ``position`` is the line number (JSONL, CSV), row number (Parquet) or file path (folder).
+``OUT.summary.json``
+    the dict :func:`score_file` returns: counts, per-label counts, seconds, records/s.
+``OUT.parts/``
+    only while running: ``state.json`` (input, model and options) and one part file per
+    completed chunk; removed at the end. A killed run (SIGKILL included) resumes from it
+    with no lost and no duplicated record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import signal
+import sys
+import threading
+import time
+from collections import Counter, deque
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from .score_io import OutputWriter, Record, Reject, Source, dumps_bytes, output_kind
+
+__all__ = ["score_file", "score_batch", "ResumeError", "DEFAULT_BATCH_SIZE"]
+
+# Records per chunk, by model type. A chunk is the unit of work sent to a process and of
+# checkpointing: big enough to amortise the per-call cost (sparse matrix build, IPC), small
+# enough that a crash loses little and a few chunks in flight stay a few MB.
+DEFAULT_BATCH_SIZE = {"linear": 512, "transformer": 32}
+STATE_VERSION = 1
+_PART_RE = re.compile(r"^(\d{8})\.jsonl$")
+
+
+class ResumeError(ValueError):
+    """A leftover ``OUT.parts/`` folder that this run cannot (or was not asked to) continue."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The model: what the main process needs to know, and what workers load.
+
+@dataclass
+class _ModelInfo:
+    spec: Any          # a model directory (str) or a TopicClassifier object, for workers
+    name: str
+    model_type: str
+    labels: list[str]
+    id: str            # changes whenever the model's files change
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _model_info(model) -> _ModelInfo:
+    """Read a model's identity and labels from its ``config.json``, without loading it: with
+    workers, only the workers need the weights."""
+    from .model import DEFAULT_MODEL, _shipped_root, load
+
+    if model is not None and hasattr(model, "prepare") and hasattr(model, "_score"):
+        cfg = model.config() if hasattr(model, "config") else {}
+        ident = _sha256(json.dumps(cfg, sort_keys=True, default=str).encode())
+        return _ModelInfo(model, getattr(model, "name", "model"), cfg.get("model_type", "linear"),
+                          list(model.labels), "config:" + ident)
+    name = str(model) if model is not None else DEFAULT_MODEL
+    path = Path(name).expanduser()
+    if not path.is_dir():
+        root = _shipped_root()
+        if root is not None and "/" not in name and (root / name).is_dir():
+            path = root / name
+        else:
+            load(name)  # raises FileNotFoundError naming the shipped models
+    try:
+        cfg = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        cfg = {}
+    labels = cfg.get("labels")
+    if not isinstance(labels, list):
+        labels = load(path).labels  # unusual config: ask the model itself
+    manifest = path / "manifest.json"
+    ident = _sha256((manifest if manifest.is_file() else path / "config.json").read_bytes())
+    return _ModelInfo(str(path.resolve()), cfg.get("name", path.name), cfg.get("model_type", "linear"),
+                      [str(l) for l in labels], "manifest:" + ident)
+
+
+def _load(spec):
+    if isinstance(spec, str):
+        from .model import load
+
+        return load(spec)
+    return spec
+
+
+# ---------------------------------------------------------------------------------------------
+# Scoring one chunk (in a worker, or in-process with workers=1).
+
+@dataclass
+class _Scored:
+    lines: list            # bytes (a JSONL row) or None where scoring failed
+    errors: list           # None, or why scoring that record failed
+    labels: dict
+    flags: dict
+    flagged: int
+
+
+def score_batch(clf, batch: list[tuple[Any, str]]) -> _Scored:
+    """Score ``[(id, text), ...]`` with a loaded model into JSONL rows (UTF-8 bytes).
+
+    A record that makes the model fail (e.g. a lone surrogate from a ``"\\ud800"`` escape)
+    is reported in ``errors`` instead of failing its whole chunk.
+    """
+    texts = [t for _, t in batch]
+    errors: list = [None] * len(batch)
+    try:
+        rows = _predict(clf, texts)
+    except Exception:  # noqa: BLE001 - find the culprits one by one, score the others
+        rows = []
+        for i, t in enumerate(texts):
+            try:
+                rows.append(_predict(clf, [t])[0])
+            except Exception as e:  # noqa: BLE001
+                rows.append(None)
+                errors[i] = f"scoring failed: {type(e).__name__}: {str(e)[:200]}"
+    names = clf.labels
+    lines: list = []
+    labels: Counter = Counter()
+    flags: Counter = Counter()
+    flagged = 0
+    for (id_, _), row in zip(batch, rows):
+        if row is None:
+            lines.append(None)
+            continue
+        labs, scores, lang, fl = row
+        labels.update(labs)
+        flags.update(fl)
+        flagged += bool(fl)
+        lines.append(dumps_bytes({"id": id_, "labels": labs, "scores": dict(zip(names, scores)),
+                                  "lang": lang, "flags": fl}))
+    return _Scored(lines, errors, dict(labels), dict(flags), flagged)
+
+
+def _predict(clf, texts: list[str]) -> list[tuple]:
+    clean, langs, flags = clf.prepare(texts)
+    P = clf._score(clean, langs, flags)
+    labels = clf._labels_from(P, flags)
+    return list(zip(labels, P.round(6).tolist(), langs, flags))
+
+
+_WORKER_MODEL = None
+
+
+def _init_worker(spec, processes: int, parent: int) -> None:
+    """Load the model once per worker process."""
+    # Ctrl-C goes to the whole process group: let the main process handle it and stop us.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_parent(parent)
+    global _WORKER_MODEL
+    _WORKER_MODEL = _load(spec)
+    if "torch" in sys.modules:  # a transformer: share the cores instead of oversubscribing them
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, processes)))
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Exit when the main process ``parent`` dies, even by SIGKILL: a spawned worker holds both
+    ends of its task queue, so it would otherwise wait on it forever as an orphan."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="topicclf-parent-watch", daemon=True).start()
+
+
+def _work(batch: list[tuple[Any, str]]) -> _Scored:
+    return score_batch(_WORKER_MODEL, batch)
+
+
+def _map_ordered(jobs: Iterator[tuple[Any, list]], spec, workers: int, clf=None) -> Iterator[tuple[Any, _Scored]]:
+    """``(job, scored)`` in job order; at most a few chunks in flight.
+
+    Pool.imap would do, except that its feeder thread reads the whole input ahead into
+    memory; here the window of submitted chunks is bounded. ProcessPoolExecutor also
+    reports a dead worker (e.g. killed by the OOM killer) instead of hanging.
+    """
+    if workers <= 1:
+        for job, batch in jobs:
+            yield job, score_batch(clf, batch)
+        return
+    ctx = multiprocessing.get_context("spawn")  # no fork: safe with threads, same on every OS
+    ex = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(spec, workers, os.getpid()))
+    window = 2 * workers + 2
+    pending: deque = deque()
+    try:
+        for job, batch in jobs:
+            pending.append((job, ex.submit(_work, batch)))
+            if len(pending) >= window:
+                job0, fut = pending.popleft()
+                yield job0, fut.result()
+        while pending:
+            job0, fut = pending.popleft()
+            yield job0, fut.result()
+    except BrokenProcessPool:
+        raise RuntimeError("a scoring worker died (out of memory, or the model failed to load in it); "
+                           "completed chunks are kept: rerun with --resume") from None
+    finally:
+        ex.shutdown(wait=True, cancel_futures=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Checkpoints: OUT.parts/ holds state.json and one part file per completed chunk.
+# A part file is a header line (the chunk's rejects and counts) followed by its JSONL rows;
+# it is written to a temporary name and renamed, so it either exists whole or not at all.
+# Parts are written in chunk order, so the completed chunks are always a prefix 0..k-1.
+# No fsync: this survives SIGKILL and crashes of the process, not a power cut.
+
+class _Parts:
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def state(self) -> dict | None:
+        try:
+            return json.loads((self.folder / "state.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def start(self, state: dict, resume: bool) -> int:
+        """Check or create the folder; the number of chunks already done."""
+        if self.folder.exists() and not resume:
+            raise ResumeError(f"{self.folder} exists: an earlier run of this output did not finish. "
+                              "Pass --resume (resume=True) to continue it, or delete the folder to start over.")
+        old = self.state() if self.folder.exists() else None
+        if old is not None:
+            diff = [k for k in state if old.get(k) != state[k]]
+            if diff:
+                detail = "; ".join(f"{k}: was {old.get(k)!r}, now {state[k]!r}" for k in diff)
+                raise ResumeError(f"cannot resume from {self.folder}: it was made with other settings ({detail}). "
+                                  "Rerun with the same input, model and options, or delete the folder to start over.")
+            done = self._prefix()
+        else:
+            shutil.rmtree(self.folder, ignore_errors=True)  # killed before its state was written
+            done = 0
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._write_atomic("state.json", json.dumps(state, indent=2).encode() + b"\n")
+        return done
+
+    def _prefix(self) -> int:
+        found = {}
+        for p in self.folder.iterdir():
+            m = _PART_RE.match(p.name)
+            if m:
+                found[int(m.group(1))] = p
+            elif p.name != "state.json":
+                p.unlink()  # a temporary file of a killed run
+        done = 0
+        while done in found:
+            done += 1
+        for k in found:
+            if k >= done:  # cannot happen with in-order writes; never trust a gap
+                found[k].unlink()
+        return done
+
+    def _write_atomic(self, name: str, data: bytes) -> None:
+        tmp = self.folder / f".{name}.tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, self.folder / name)
+
+    def write(self, k: int, header: dict, lines: list[bytes]) -> None:
+        self._write_atomic(f"{k:08d}.jsonl", b"\n".join([dumps_bytes(header), *lines]) + b"\n")
+
+    def count(self) -> int:
+        return sum(1 for p in self.folder.iterdir() if _PART_RE.match(p.name))
+
+    def iter(self) -> Iterator[tuple[dict, Any]]:
+        """``(header, file positioned at the first row)`` for each part, in order."""
+        for k in range(self.count()):
+            with open(self.folder / f"{k:08d}.jsonl", "rb") as fh:
+                yield json.loads(fh.readline()), fh
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# The run.
+
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    it = iter(items)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
+
+
+def _assemble(k: int, chunk_meta: list, scored: _Scored) -> tuple[dict, list[bytes]]:
+    """Merge the reader's rejects and the scored rows back into input order."""
+    rejects, lines = [], []
+    rows = iter(zip(scored.lines, scored.errors))
+    for item in chunk_meta:
+        if isinstance(item, Reject):
+            rejects.append(item.to_dict())
+            continue
+        line, error = next(rows)
+        if error is not None:
+            index, position, id_ = item
+            rejects.append(Reject(index, position, id_, error).to_dict())
+        else:
+            lines.append(line)
+    header = {"chunk": k, "records": len(chunk_meta), "rejects": rejects, "flagged": scored.flagged,
+              "labels": scored.labels, "flags": scored.flags}
+    return header, lines
+
+
+def _progress_bar(source: Source, initial: int, enabled: bool):
+    from tqdm import tqdm
+
+    on = enabled and hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
+    return tqdm(total=source.total, initial=initial, unit="rec", unit_scale=True, desc="scoring",
+                disable=not on, file=sys.stderr, dynamic_ncols=True, smoothing=0.05)
+
+
+def score_file(input: str | os.PathLike, out: str | os.PathLike, *, model=None, text_field: str = "text",
+               id_field: str | None = "id", title_field: str | None = None, batch_size: int | None = None,
+               workers: int = 1, resume: bool = False, progress: bool = True) -> dict:
+    """Score every record of ``input`` into ``out``; returns the summary (also ``OUT.summary.json``).
+
+    Parameters
+    ----------
+    input : JSONL (``.gz``/``.zst``), CSV/TSV, Parquet, a folder of ``.txt``/``.html`` files,
+        or ``"-"`` (JSONL on stdin); see :mod:`topicclf.score_io`
+    out : ``.jsonl`` (``.gz``/``.zst``), ``.csv`` or ``.parquet``
+    model : shipped model name, model directory or a loaded :class:`~topicclf.TopicClassifier`
+    text_field, id_field : field names; ``title_field``: prepended to the text (title + "\\n" + text)
+    batch_size : records per chunk (default by model type, :data:`DEFAULT_BATCH_SIZE`;
+        on resume, the interrupted run's)
+    workers : processes; 1 scores in this process
+    resume : continue from ``OUT.parts/``; without it, an existing ``OUT.parts/`` is an error
+    progress : a tqdm bar on stderr (only when stderr is a terminal)
+
+    >>> s = score_file("dump.jsonl", "out.parquet", model="vntc10")  # doctest: +SKIP
+    """
+    t0 = time.perf_counter()
+    out = Path(out)
+    output_kind(out)  # fail early on an unknown extension
+    if workers < 0:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    if batch_size is not None and batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    source = Source(input, text_field=text_field, id_field=id_field, title_field=title_field)
+    if source.kind != "stdin" and out.resolve() == Path(input).resolve():
+        raise ValueError(f"{out}: the output would overwrite the input")
+    info = _model_info(model)
+    parts = _Parts(Path(str(out) + ".parts"))
+    if resume and batch_size is None:
+        batch_size = (parts.state() or {}).get("batch_size")
+    batch_size = batch_size or DEFAULT_BATCH_SIZE.get(info.model_type, 64)
+    state = {"version": STATE_VERSION, "input": source.fingerprint() if resume or source.kind != "stdin"
+             else {"path": "-"}, "model": info.id, "text_field": text_field, "id_field": id_field,
+             "title_field": title_field, "batch_size": batch_size}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    done = parts.start(state, resume)
+    try:
+        processed = _run(source, parts, info, batch_size, done, workers, progress)
+    except BaseException:
+        if parts.count() == 0:  # nothing worth resuming: do not block the next run
+            parts.remove()
+        raise
+    summary = _finish(parts, out, info, source)
+    seconds = time.perf_counter() - t0
+    summary.update(seconds=round(seconds, 2), records_this_run=processed,
+                   records_per_s=round(processed / seconds, 1) if seconds > 0 else None,
+                   workers=max(1, workers), batch_size=batch_size, resumed_chunks=done)
+    _write_file_atomic(Path(str(out) + ".summary.json"),
+                       json.dumps(summary, ensure_ascii=False, indent=2).encode("utf-8") + b"\n")
+    parts.remove()
+    return summary
+
+
+def _run(source: Source, parts: _Parts, info: _ModelInfo, batch_size: int, done: int, workers: int,
+         progress: bool) -> int:
+    """Score the chunks after the first ``done``; the number of records processed."""
+    clf = _load(info.spec) if workers <= 1 else None
+    chunks = _chunks(source, batch_size)
+    skipped = sum(len(c) for c in itertools.islice(chunks, done))  # done already: re-read, discard
+    read = [skipped]
+
+    def jobs():
+        for k, chunk in enumerate(chunks, start=done):
+            read[0] += len(chunk)
+            meta = [it if isinstance(it, Reject) else (it.index, it.position, it.id) for it in chunk]
+            yield (k, meta), [(it.id, it.text) for it in chunk if isinstance(it, Record)]
+
+    bar = _progress_bar(source, skipped, progress)
+    rejected = processed = 0
+    try:
+        for (k, meta), scored in _map_ordered(jobs(), info.spec, workers, clf):
+            header, lines = _assemble(k, meta, scored)
+            parts.write(k, header, lines)
+            processed += len(meta)
+            rejected += len(header["rejects"])
+            if source.total is None and (frac := source.fraction_read()):
+                bar.total = max(read[0], int(read[0] / frac))  # an estimate, for the ETA
+            bar.set_postfix(rejected=rejected, refresh=False)
+            bar.update(len(meta))
+    finally:
+        bar.close()
+    return processed
+
+
+def _write_file_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _finish(parts: _Parts, out: Path, info: _ModelInfo, source: Source) -> dict:
+    """Concatenate the parts into OUT and OUT.rejects.jsonl (temporary files, then renamed)."""
+    rejects_path = Path(str(out) + ".rejects.jsonl")
+    tmp_out = parts.folder / "final.tmp"
+    tmp_rej = parts.folder / "final.rejects.jsonl"
+    writer = OutputWriter(tmp_out, out, info.labels)
+    n_in = flagged = 0
+    labels = Counter({l: 0 for l in info.labels})
+    flags: Counter = Counter()
+    n_rej = 0
+    try:
+        with open(tmp_rej, "wb") as rej:
+            for header, fh in parts.iter():
+                n_in += header["records"]
+                flagged += header["flagged"]
+                labels.update(header["labels"])
+                flags.update(header["flags"])
+                for r in header["rejects"]:
+                    rej.write(dumps_bytes(r) + b"\n")
+                n_rej += len(header["rejects"])
+                writer.write_jsonl_stream(fh)
+    finally:
+        writer.close()
+    if writer.rows != n_in - n_rej:  # would mean a corrupt part: never publish it
+        raise RuntimeError(f"{parts.folder}: parts hold {writer.rows} rows for {n_in - n_rej} scored records")
+    os.replace(tmp_rej, rejects_path)
+    os.replace(tmp_out, out)
+    return {"input": source.path, "output": str(out), "rejects_file": str(rejects_path),
+            "summary_file": str(out) + ".summary.json", "model": info.name, "model_id": info.id,
+            "records_in": n_in, "scored": n_in - n_rej, "flagged": flagged, "rejected": n_rej,
+            "labels": dict(labels), "flags": dict(sorted(flags.items()))}

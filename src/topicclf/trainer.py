@@ -1,0 +1,95 @@
+"""Training: texts and labels in, a :class:`~topicclf.model.TopicClassifier` out.
+
+Example:
+    >>> texts = ["Đội tuyển thắng trận chung kết", "Giá vàng tăng mạnh hôm nay"] * 10
+    >>> clf = train(texts, ["sport", "business"] * 10, min_df=1, cv=2)
+    >>> clf.predict(["Trận chung kết tối nay"])
+    [['sport']]
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from sklearn.pipeline import Pipeline
+
+from .data import Records, file_digest, load_records, validate
+from .features import NgramVectorizer
+from .lang import detect_language
+from .linear import LinearTopicClassifier
+from .model import TopicClassifier
+from .text import normalize
+
+__all__ = ["train", "train_file"]
+
+
+def train(texts: Sequence[str], labels, *, label_set: Sequence[str] | None = None,
+          languages: Sequence[str] | None = None, ngram_range=(1, 2), min_df: int = 2,
+          max_features: int | None = None, sublinear_tf: bool = True, digits: bool = True,
+          loss: str = "squared_hinge", C: float = 0.5, class_weight=None, cv: int = 3,
+          seed: int = 0, name: str = "model", max_chars: int = 100_000, min_tokens: int = 3,
+          meta: dict | None = None) -> TopicClassifier:
+    """Fit a linear topic model on raw texts.
+
+    ``labels``: one label per text (single-label) or a list of labels per text
+    (multi-label, may be empty). ``languages``: the languages the model accepts; by default
+    every language with at least 2 % of the training texts.
+    """
+    ids = [str(i) for i in range(len(texts))]
+    recs = validate(list(texts), list(labels), ids, labels=label_set, source="training data")
+    random.seed(seed)
+    np.random.seed(seed)
+    clean = [normalize(t[:max_chars]) for t in recs.texts]
+    if languages is None:
+        counts = Counter(detect_language(t).lang for t in clean)
+        languages = sorted(l for l, c in counts.items() if c >= 0.02 * len(clean) and l != "und")
+    pipe = Pipeline([
+        ("features", NgramVectorizer(ngram_range=tuple(ngram_range), min_df=min_df, max_features=max_features,
+                                     sublinear_tf=sublinear_tf, digits=digits)),
+        ("classifier", LinearTopicClassifier(loss=loss, C=C, class_weight=class_weight, cv=cv,
+                                             labels=list(label_set) if label_set else None, random_state=seed)),
+    ])
+    t0 = time.time()
+    pipe.fit(clean, recs.labels)
+    info = {"name": name, "seed": seed, "fit_seconds": round(time.time() - t0, 1),
+            "training": {"records": len(clean), "label_counts": _label_counts(recs)}}
+    info["training"].update((meta or {}).pop("training", {}))
+    info.update(meta or {})
+    info.setdefault("metrics", {})["cv"] = pipe[-1].cv_scores_
+    return TopicClassifier(pipe, languages=languages, max_chars=max_chars, min_tokens=min_tokens, meta=info)
+
+
+def _label_counts(recs: Records) -> dict:
+    c = Counter(l for v in recs.labels for l in (v if recs.multilabel else [v]))
+    return dict(sorted(c.items()))
+
+
+def train_file(data, out=None, *, text_field: str = "text", label_field: str | None = None,
+               label_set: Sequence[str] | None = None, name: str | None = None, **params) -> TopicClassifier:
+    """Train on a JSONL/CSV/Parquet file (see :func:`topicclf.data.load_records`) and save to ``out``.
+
+    The model's config records the file's SHA-256, the seed and the parameters.
+    """
+    paths = [data] if isinstance(data, (str, Path)) else list(data)
+    texts, labels, multi = [], [], None
+    sources = []
+    for p in paths:
+        recs = load_records(p, text_field=text_field, label_field=label_field, labels=label_set)
+        if multi is not None and recs.multilabel != multi:
+            raise ValueError(f"{p}: mixes multi-label and single-label files")
+        multi = recs.multilabel
+        texts += recs.texts
+        labels += recs.labels
+        sources.append({"path": Path(p).name, "sha256": file_digest(p), "records": len(recs)})
+    name = name or (Path(out).name if out else "model")
+    meta = {"training": {"data": sources, "text_field": text_field, "label_field": label_field,
+                         "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()}}}
+    clf = train(texts, labels, label_set=label_set, name=name, meta=meta, **params)
+    if out is not None:
+        clf.save(out)
+    return clf

@@ -1,0 +1,82 @@
+"""Shared fixtures: offline settings, one torch thread, small labeled sets, the data root."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+try:  # two torch threads stall on the CI machines
+    import torch
+
+    torch.set_num_threads(1)
+except ImportError:
+    pass
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _data_root() -> Path | None:
+    env = os.environ.get("TOPICCLF_DATA")
+    for c in ([Path(env)] if env else []) + [REPO.parent / "shared" / "data"]:
+        if c.is_dir():
+            return c
+    return None
+
+
+DATA = _data_root()
+NO_DATA = "needs ../shared/data (or $TOPICCLF_DATA): the labeled corpora are not in the repository, see data/README.md"
+
+
+@pytest.fixture
+def data_root() -> Path:
+    if DATA is None:
+        pytest.skip(NO_DATA)
+    return DATA
+
+
+# Small hand-written labeled sets (our own sentences, not news text).
+SPORT = [
+    "Đội tuyển bóng đá Việt Nam thắng hai bàn trong trận chung kết tối qua",
+    "Cầu thủ trẻ ghi bàn thắng quyết định ở phút cuối trận đấu",
+    "Huấn luyện viên công bố danh sách cầu thủ dự giải vô địch",
+    "Vận động viên điền kinh giành huy chương vàng tại đại hội thể thao",
+    "Câu lạc bộ bóng đá Hà Nội chiêu mộ tiền đạo mới cho mùa giải",
+    "Trận đấu quần vợt kéo dài ba giờ với chiến thắng cho tay vợt trẻ",
+]
+BUSINESS = [
+    "Giá vàng trong nước tăng mạnh theo đà tăng của thị trường thế giới",
+    "Ngân hàng nhà nước điều chỉnh lãi suất điều hành từ tháng sau",
+    "Doanh nghiệp xuất khẩu gạo báo lãi lớn trong quý ba",
+    "Thị trường chứng khoán giảm điểm phiên thứ ba liên tiếp",
+    "Công ty công nghệ huy động vốn đầu tư để mở rộng sản xuất",
+    "Giá xăng dầu giảm nhẹ sau kỳ điều chỉnh của liên bộ tài chính công thương",
+]
+ENGLISH = [
+    "The national team won the final match with two late goals",
+    "Gold prices rose sharply as investors sought safety in markets",
+]
+
+
+@pytest.fixture(scope="session")
+def tiny_sets():
+    texts = SPORT + BUSINESS
+    labels = ["sport"] * len(SPORT) + ["business"] * len(BUSINESS)
+    return texts, labels
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory, tiny_sets):
+    import topicclf
+
+    texts, labels = tiny_sets
+    clf = topicclf.train(texts * 2, labels * 2, min_df=1, cv=2, name="tiny", languages=["vi"])
+    path = tmp_path_factory.mktemp("models") / "tiny"
+    clf.save(path)
+    return path

@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from topicclf.features import NgramVectorizer, _CodeTable, syllables
+
+DOCS = ["chủ quyền biển đảo Việt Nam", "biển đảo và chủ quyền", "giá vàng tăng", "giá vàng giảm, biển lặng",
+        "Chủ quyền lãnh thổ là thiêng liêng"]
+
+
+def test_syllables_lowercase_and_punctuation():
+    assert syllables("“Chủ quyền” – Hoàng Sa… 2020!") == ["chủ", "quyền", "hoàng", "sa", "2020"]
+    assert syllables("e-mail a_b") == ["e", "mail", "a", "b"]
+
+
+@pytest.mark.parametrize("ngram_range", [(1, 1), (1, 2), (2, 2), (1, 3)])
+def test_matches_sklearn_tfidf(ngram_range):
+    ours = NgramVectorizer(ngram_range=ngram_range, min_df=1, sublinear_tf=True).fit(DOCS)
+    ref = TfidfVectorizer(ngram_range=ngram_range, token_pattern=r"[^\W_]+", min_df=1, sublinear_tf=True).fit(DOCS)
+    assert {n.replace("_", " ") for n in ours.get_feature_names_out()} == set(ref.get_feature_names_out())
+    names = [n.replace("_", " ") for n in ours.get_feature_names_out()]
+    col = {n: j for j, n in enumerate(ref.get_feature_names_out())}
+    order = [col[n] for n in names]
+    new = ["biển đảo chủ quyền giá", "không có gì", "vàng vàng vàng tăng"]
+    np.testing.assert_allclose(ours.transform(new).toarray(), ref.transform(new).toarray()[:, order], atol=1e-6)
+
+
+def test_min_df_max_features_and_empty_rows():
+    vec = NgramVectorizer(min_df=2, max_features=3).fit(DOCS)
+    assert vec.n_features_out_ == 3
+    X = vec.transform(["", "!!!", "biển đảo"])
+    assert sp.issparse(X) and X.shape == (3, 3)
+    assert X[0].nnz == 0 and X[1].nnz == 0
+    np.testing.assert_allclose(np.sqrt(X[2].multiply(X[2]).sum()), 1.0, rtol=1e-6)
+
+
+def test_state_roundtrip_and_clone():
+    vec = NgramVectorizer(ngram_range=(1, 3), min_df=1).fit(DOCS)
+    arrays, config = vec.get_state()
+    back = NgramVectorizer.from_state(arrays, config)
+    assert (back.transform(DOCS) != vec.transform(DOCS)).nnz == 0
+    assert clone(vec).get_params() == vec.get_params()
+    bad = dict(arrays, codes=arrays["codes"][::-1].copy())
+    with pytest.raises(ValueError, match="corrupt"):
+        NgramVectorizer.from_state(bad, config)
+
+
+def test_code_table_finds_every_key_and_rejects_others():
+    rng = np.random.default_rng(0)
+    keys = np.unique(rng.integers(1, 10**12, size=5000))
+    table = _CodeTable(keys)
+    np.testing.assert_array_equal(table.lookup(keys), np.arange(len(keys)))
+    others = np.setdiff1d(rng.integers(1, 10**12, size=5000), keys)
+    assert (table.lookup(others) == -1).all()
+
+
+def test_rejects_non_text():
+    vec = NgramVectorizer(min_df=1).fit(DOCS)
+    with pytest.raises(TypeError, match="single str"):
+        vec.transform("biển đảo")
+    with pytest.raises(TypeError, match="text 1"):
+        vec.transform(["ok", None])
