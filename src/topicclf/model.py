@@ -113,11 +113,14 @@ class TopicClassifier:
             lang = detect_language(norm).lang if norm else "und"
             if not norm:
                 f.append("boilerplate_only" if text.strip() else "empty")
-            elif lang not in self.languages:
-                # "und" (no letters) is empty content, not a foreign language
-                f.append("no_text" if lang == "und" else f"unsupported_language:{lang}")
-            elif len(norm[:300].split()) < self.min_tokens:  # a prefix is enough to count a few words
+            elif lang == "und":  # no letters at all: numbers, punctuation, symbols
+                f.append("no_text")
+            elif len(norm) < 6 * self.min_tokens and len(norm[:300].split()) < self.min_tokens:
+                # checked before the language: a word or two has none reliably. The length test
+                # keeps unspaced scripts (Chinese, Thai) from counting as one word.
                 f.append("too_short")
+            elif lang not in self.languages:
+                f.append(f"unsupported_language:{lang}")
             clean.append(norm)
             langs.append(lang)
             flags.append(f)
