@@ -80,9 +80,16 @@ def cmd_train(args) -> int:
     if args.model_type == "transformer":
         from .transformer import train_transformer_file
 
+        extra = {k: v for k, v in (("lr", args.lr), ("batch_size", args.batch_size),
+                                   ("window_pooling", args.window_pooling),
+                                   ("val_fraction", args.val_fraction)) if v is not None}
+        if args.class_weight:
+            extra["class_weight"] = args.class_weight
         train_transformer_file(args.data, args.out, base_model=args.base_model, text_field=args.text_field,
                                label_field=args.label_field, label_set=labels, seed=args.seed,
-                               epochs=args.epochs, max_length=args.max_length)
+                               epochs=args.epochs, max_length=args.max_length, name=args.name,
+                               segment_words=args.segment_words, device=args.device,
+                               log_every=50 if args.verbose else 0, **extra)
     else:
         from .trainer import train_file
 
@@ -174,7 +181,16 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--model-type", default="linear", choices=["linear", "transformer"])
     tr.add_argument("--base-model", default="multilingual-e5-small", help="transformer: local checkpoint or name")
     tr.add_argument("--epochs", type=int, default=3)
-    tr.add_argument("--max-length", type=int, default=256)
+    tr.add_argument("--max-length", type=int, default=256, help="transformer: tokens per window")
+    tr.add_argument("--batch-size", type=int, default=None, help="transformer: windows per step (default 16)")
+    tr.add_argument("--lr", type=float, default=None, help="transformer: encoder learning rate (default 5e-5)")
+    tr.add_argument("--window-pooling", default=None, choices=["mean", "max"],
+                    help="transformer: article score = mean (default) or max of its windows' scores")
+    tr.add_argument("--val-fraction", type=float, default=None,
+                    help="transformer: held-out share for early stopping and thresholds (default 0.1)")
+    tr.add_argument("--segment-words", action="store_true",
+                    help="transformer: feed word-segmented Vietnamese (chủ_quyền), for PhoBERT-style models")
+    tr.add_argument("--device", default="cpu", help="transformer: torch device (cpu, cuda)")
     tr.add_argument("--C", type=float, default=0.5)
     tr.add_argument("--min-df", type=int, default=2)
     tr.add_argument("--ngram-max", type=int, default=2)

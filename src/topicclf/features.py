@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from itertools import chain, repeat
@@ -31,6 +32,11 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
+
+try:  # the optional C extension (setup.py); same numbers as the NumPy path, faster
+    from . import _ngram
+except ImportError:  # no compiler at install time
+    _ngram = None
 
 __all__ = ["NgramVectorizer", "syllables"]
 
@@ -265,6 +271,13 @@ class NgramVectorizer(TransformerMixin, BaseEstimator):
     _chunk = 2048
 
     def _transform_batch(self, texts: list[str]) -> sp.csr_matrix:
+        if self._fast is not None and self.norm in ("l2", None):
+            data, indices, indptr = self._fast.transform([t.lower().encode("utf-8", "surrogatepass") for t in texts])
+            X = sp.csr_matrix((np.frombuffer(data, dtype=np.float32).astype(self.dtype, copy=False),
+                               np.frombuffer(indices, dtype=np.int64), np.frombuffer(indptr, dtype=np.int64)),
+                              shape=(len(texts), len(self.codes_)))
+            X.has_sorted_indices = False  # columns come in hash-table order
+            return X
         docs = [_syllable_bytes(t, self.digits) for t in texts]
         n_docs = len(docs)
         n_feat = len(self.codes_)
@@ -287,10 +300,8 @@ class NgramVectorizer(TransformerMixin, BaseEstimator):
         indptr = np.zeros(n_docs + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=n_docs), out=indptr[1:])
         if self.norm == "l2":
-            sq = np.add.reduceat(data * data, indptr[:-1]) if len(data) else np.zeros(0)
-            lens = np.diff(indptr)
-            sq[lens == 0] = 1.0  # reduceat gives garbage for empty rows
-            data /= np.repeat(np.sqrt(sq), lens)
+            sq = np.bincount(rows, weights=data * data, minlength=n_docs)
+            data /= np.sqrt(sq)[rows]
         elif self.norm is not None:
             raise ValueError(f"norm must be 'l2' or None, got {self.norm!r}")
         return sp.csr_matrix(
@@ -337,6 +348,12 @@ class NgramVectorizer(TransformerMixin, BaseEstimator):
     def _prepare(self, index: dict | None = None) -> None:
         """Build the derived lookup structures (token index, hash table, unigram columns)."""
         self._index = index or {t.encode("utf-8", "surrogatepass"): i for i, t in enumerate(self.tokens_)}
+        self._fast = None
+        if _ngram is not None and os.environ.get("TOPICCLF_NO_EXT") != "1":
+            self._fast = _ngram.Featurizer(list(self._index), self.codes_.astype(np.int64).tobytes(),
+                                           self.idf_.astype(np.float64).tobytes(), self.ngram_range[0],
+                                           self.ngram_range[1], int(self.sublinear_tf), int(self.norm == "l2"),
+                                           int(self.digits))
         self._table = _CodeTable(self.codes_)
         n_tok = len(self.tokens_)
         self._unigram_col = np.full(n_tok + 1, -1, dtype=np.int64)
@@ -349,6 +366,7 @@ class NgramVectorizer(TransformerMixin, BaseEstimator):
         state.pop("_index", None)
         state.pop("_table", None)
         state.pop("_unigram_col", None)
+        state.pop("_fast", None)
         return state
 
     def __sklearn_tags__(self):

@@ -101,7 +101,7 @@ cuong xuc khuyen tuan vuot giac thit hom huy toa thac nghien kia sai qui tuy kha
 quay thuan thua phut quanh uy nau xanh nhe thuy chut mieng xung ghe khoan viet bot tha xong buc
 mui som ngam muoi phoi ngheo soi suot nien nhom ghi goc xuyen nui gang khoe giang
 """.split())
-# Words with a distinctive letter are already counted on the bytes: don't count them twice.
+# Words with a distinctive letter are already counted by _VI_DISTINCT_RE: not twice.
 _VI_WORDS = frozenset(w for w in _VI_WORDS if not _VI_DISTINCT_RE.search(w))
 
 _LEXICONS: dict[str, frozenset[str]] = {
@@ -145,11 +145,14 @@ bisa atau saya kita adalah tersebut lebih seperti tahun orang bahwa kata hanya m
 _LEXICONS["en"] = frozenset(
     v for w in _LEXICONS["en"] for v in (w, w.capitalize(), w.upper())
 )
-_WORD_LANGS: dict[str, tuple[str, ...]] = {}
+# word -> "vi" or "es pt" (the languages it is evidence for), as strings so that counting
+# them hashes cached str hashes.
+_WORD_KEY: dict[str, str] = {}
 for _code, _lex in _LEXICONS.items():
     for _w in _lex:
-        _WORD_LANGS[_w] = _WORD_LANGS.get(_w, ()) + (_code,)
-_ALL_WORDS = frozenset(_WORD_LANGS)
+        _WORD_KEY[_w] = f"{_WORD_KEY[_w]} {_code}" if _w in _WORD_KEY else _code
+_KEY_CODES = {key: tuple(key.split()) for key in set(_WORD_KEY.values())}
+_ALL_WORDS = frozenset(_WORD_KEY)
 del _code, _lex, _w
 _MINOR_MIN = 2  # a language other than vi/en needs this much evidence (one "El" is not Spanish)
 # Expected evidence per running word (measured on news: VNTC, BBC), to turn evidence counts
@@ -189,11 +192,11 @@ def _latin_scores(head: str) -> dict[str, float]:
         if mark in head:
             head = head.replace(mark, " ")
     tokens = head.split()
-    counts = Counter(tokens)
+    # filter/map/Counter all iterate in C: no Python-level loop over the words.
+    keyed = Counter(map(_WORD_KEY.__getitem__, filter(_ALL_WORDS.__contains__, tokens)))
     scores: dict[str, float] = dict.fromkeys(_LEXICONS, 0)
-    for w in _ALL_WORDS.intersection(counts):  # C loop over the (few) distinct tokens
-        n = counts[w]
-        for code in _WORD_LANGS[w]:
+    for key, n in keyed.items():
+        for code in _KEY_CODES[key]:
             scores[code] += n
     # Vietnamese letters in Capitalised/UPPER words (names, mostly) weigh less.
     n_vi = _vi_letters(head)
@@ -227,16 +230,6 @@ def _decide(head: str, final: bool) -> Language | None:
     return Language(best, round(share * _evidence_factor(scores[best]), 3))
 
 
-def _detect_latin(head: str) -> Language:
-    # Most articles are settled by their first few hundred characters; read on only if not.
-    if len(head) > _FIRST_STEP:
-        cut = head.rfind(" ", 0, _FIRST_STEP)
-        found = _decide(head[: cut if cut > 0 else _FIRST_STEP], final=False)
-        if found is not None:
-            return found
-    return _decide(head, final=True)  # type: ignore[return-value]
-
-
 def detect_language(text: str) -> Language:
     """Guess the language of ``text`` from its first 1,500 characters.
 
@@ -245,8 +238,11 @@ def detect_language(text: str) -> Language:
     for Vietnamese, words with a letter only Vietnamese uses (``ă đ ơ ư`` and the tone-marked
     vowels such as ``ế``), frequent Vietnamese words, and frequent syllables written without
     diacritics ("cua", "duoc", "khong"); for English, French, Spanish, Portuguese, German and
-    Indonesian, frequent (function) words. Vietnamese words written Capitalised count only
-    0.2, so Vietnamese names in an English text do not make it Vietnamese.
+    Indonesian, frequent (function) words. Only English words match in any case ("The");
+    the others must be in lower case, and Vietnamese letters in Capitalised words count only
+    0.2, so names ("Nguyễn", "Nguyen Van", "Las Vegas") do not decide the language. The first
+    ~500 characters are read first; the rest of the 1,500 only when they are not decisive
+    (share below 0.9 or fewer than 15 evidence words).
 
     Mixed texts get the majority language. Each language's count is divided by the share of
     its words that are evidence (vi 0.8, en 0.45, ...) to estimate how many of the words are in
@@ -270,11 +266,19 @@ def detect_language(text: str) -> Language:
         head = unicodedata.normalize("NFC", head)
     if not _ANY_LETTER_RE.search(head):
         return Language("und", 0.0)
+    # Most articles are settled by their first few hundred characters; read on only if not.
+    if len(head) > _FIRST_STEP:
+        cut = head.rfind(" ", 0, _FIRST_STEP)
+        step = head[: cut if cut > 0 else _FIRST_STEP]
+        if not _NON_LATIN_RE.search(step):
+            found = _decide(step, final=False)
+            if found is not None:
+                return found
     if _NON_LATIN_RE.search(head):
         found = _detect_script(head)
         if found is not None:
             return found
-    return _detect_latin(head)
+    return _decide(head, final=True)  # type: ignore[return-value]
 
 
 def detect_languages(texts: Iterable[str]) -> list[Language]:

@@ -128,10 +128,28 @@ class LinearTopicClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     # -- fitting -------------------------------------------------------------
-    def fit(self, X, y) -> "LinearTopicClassifier":
+    def fit(self, X, y, sample_weight=None, calibration_mask=None) -> "LinearTopicClassifier":
+        """Fit the weights, then the calibration (and thresholds) on held-out folds.
+
+        ``sample_weight``: ``None``, one weight per record ``(n,)``, or (multi-label only)
+        one weight per record and label ``(n, n_classes)``; a weight of 0 leaves the record
+        out of that label's model (e.g. a weakly labelled record that says nothing about
+        that label). ``calibration_mask``: boolean ``(n,)``, the records whose held-out
+        decision values fit the calibration and thresholds (default: all), so that weak or
+        auxiliary records can train the weights without setting the thresholds.
+        """
         Y, classes, multi = encode_targets(y, self.labels)
         if X.shape[0] != Y.shape[0]:
             raise ValueError(f"X has {X.shape[0]} rows but y has {Y.shape[0]}")
+        SW = self._check_weights(sample_weight, Y, multi)
+        mask = None
+        if calibration_mask is not None:
+            mask = np.asarray(calibration_mask, dtype=bool)
+            if mask.shape != (Y.shape[0],) or not mask.any():
+                raise ValueError("calibration_mask must be a boolean array of one value per record, "
+                                 "with at least one True")
+            if mask.all():
+                mask = None
         counts = Y.sum(axis=0)
         if not multi and (counts > 0).sum() < 2:
             raise ValueError("single-label training needs at least two classes with examples")
@@ -140,7 +158,7 @@ class LinearTopicClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"labels with no positive training example: {missing}")
         self.classes_, self.multilabel_ = classes, multi
         self.n_features_in_ = X.shape[1]
-        W, b = self._fit_raw(X, Y)
+        W, b = self._fit_raw(X, Y, SW)
         if self.calibration == "none":
             self.coef_, self.intercept_ = W, b
             self.thresholds_ = np.full(len(classes), 0.5)
@@ -148,7 +166,9 @@ class LinearTopicClassifier(ClassifierMixin, BaseEstimator):
             return self
         if self.calibration != "cv":
             raise ValueError(f"calibration must be 'cv' or 'none', got {self.calibration!r}")
-        D = self._cv_decisions(X, Y)
+        D = self._cv_decisions(X, Y, SW)
+        if mask is not None:
+            D, Y = D[mask], Y[mask]
         if multi:
             a, c, thr = _fit_sigmoids(D, Y)
             self.coef_, self.intercept_ = W * a[:, None], b * a + c
@@ -172,7 +192,24 @@ class LinearTopicClassifier(ClassifierMixin, BaseEstimator):
                                       solver="liblinear", random_state=self.random_state)
         raise ValueError(f"loss must be 'squared_hinge' or 'log', got {self.loss!r}")
 
-    def _fit_raw(self, X, Y) -> tuple[np.ndarray, np.ndarray]:
+    @staticmethod
+    def _check_weights(sample_weight, Y, multi):
+        if sample_weight is None:
+            return None
+        SW = np.asarray(sample_weight, dtype=np.float64)
+        n, K = Y.shape
+        if SW.ndim == 1 and SW.shape == (n,):
+            SW = np.repeat(SW[:, None], K, axis=1) if multi else SW
+        elif not (multi and SW.shape == (n, K)):
+            raise ValueError(f"sample_weight must have shape ({n},)" + (f" or ({n}, {K})" if multi else "")
+                             + f", got {SW.shape}")
+        if not np.isfinite(SW).all() or (SW < 0).any():
+            raise ValueError("sample_weight must be finite and >= 0")
+        if (SW == 1).all():
+            return None
+        return SW
+
+    def _fit_raw(self, X, Y, SW=None) -> tuple[np.ndarray, np.ndarray]:
         """One-vs-rest weights ``(n_classes, n_features)`` and intercepts."""
         K = Y.shape[1]
         W = np.zeros((K, X.shape[1]))
@@ -180,7 +217,7 @@ class LinearTopicClassifier(ClassifierMixin, BaseEstimator):
         if not self.multilabel_:
             y = Y.argmax(1)
             present = np.flatnonzero(Y.sum(0) > 0)
-            m = self._base().fit(X, y)
+            m = self._base().fit(X, y) if SW is None else self._base().fit(X, y, sample_weight=SW)
             if len(present) == 2:  # sklearn keeps one weight vector for two classes
                 W[present[1]], b[present[1]] = m.coef_[0], m.intercept_[0]
                 W[present[0]], b[present[0]] = -m.coef_[0], -m.intercept_[0]
@@ -190,14 +227,18 @@ class LinearTopicClassifier(ClassifierMixin, BaseEstimator):
             b[np.setdiff1d(np.arange(K), present)] = -1e3  # a declared class never seen
             return W, b
         for k in range(K):
-            if Y[:, k].min() == Y[:, k].max():  # every record positive: a constant label
-                b[k] = 1e3 if Y[0, k] else -1e3
+            Xk, yk, wk = X, Y[:, k], None
+            if SW is not None:
+                rows = np.flatnonzero(SW[:, k] > 0)
+                Xk, yk, wk = X[rows], yk[rows], SW[rows, k]
+            if len(yk) == 0 or yk.min() == yk.max():  # every record positive: a constant label
+                b[k] = 1e3 if len(yk) and yk[0] else -1e3
                 continue
-            m = self._base().fit(X, Y[:, k])
+            m = self._base().fit(Xk, yk) if wk is None else self._base().fit(Xk, yk, sample_weight=wk)
             W[k], b[k] = m.coef_[0], m.intercept_[0]
         return W, b
 
-    def _cv_decisions(self, X, Y) -> np.ndarray:
+    def _cv_decisions(self, X, Y, SW=None) -> np.ndarray:
         n = X.shape[0]
         folds = min(self.cv, n)
         if folds < 2:
@@ -213,7 +254,7 @@ class LinearTopicClassifier(ClassifierMixin, BaseEstimator):
             splits = kind(folds, shuffle=True, random_state=self.random_state).split(np.zeros(n), y)
         D = np.zeros(Y.shape, dtype=np.float64)
         for train, test in splits:
-            W, b = self._fit_raw(X[train], Y[train])
+            W, b = self._fit_raw(X[train], Y[train], None if SW is None else SW[train])
             D[test] = X[test] @ W.T + b
         return D
 

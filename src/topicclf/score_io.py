@@ -51,6 +51,7 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 # surrogateescape turns invalid UTF-8 bytes into lone surrogates U+DC80..U+DCFF
 _ESCAPED_RE = re.compile("[\udc80-\udcff]")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 # A JSONL file where none of the first records has the text field is almost surely read
 # with the wrong --text-field: stop instead of rejecting the whole dump line by line.
 _MISSING_FIELD_LIMIT = 100
@@ -177,6 +178,10 @@ def _json_kind(v: Any) -> str:
         return "an array"
     if isinstance(v, dict):
         return "an object"
+    if isinstance(v, str):
+        return "a string"
+    if isinstance(v, (bytes, bytearray)):
+        return "bytes"
     return type(v).__name__
 
 
@@ -186,7 +191,9 @@ class _Fields:
     def __init__(self, text: str, id_: str | None, title: str | None):
         self.text, self.id, self.title = text, id_, title
 
-    def make(self, index: int, position: int | str, row: dict) -> Item:
+    def make(self, index: int, position: int | str, row: dict, surrogates: bool = False) -> Item:
+        """``surrogates``: the row may hold lone surrogates (a JSON ``"\\ud800"`` escape),
+        which are not text: no encoder or model accepts them."""
         id_ = row.get(self.id) if self.id else None
         if id_ is None or id_ == "":
             id_ = index  # no id: the record's 0-based index keys it
@@ -195,9 +202,14 @@ class _Fields:
         text = row[self.text]
         if not isinstance(text, str):
             return Reject(index, position, id_, f"field {self.text!r} is {_json_kind(text)}, not text")
+        if surrogates and _SURROGATE_RE.search(text):
+            return Reject(index, position, id_, f"field {self.text!r} is not valid Unicode (a lone surrogate)")
         if self.title:
             title = row.get(self.title)
             if isinstance(title, str):
+                if surrogates and _SURROGATE_RE.search(title):
+                    return Reject(index, position, id_,
+                                  f"field {self.title!r} is not valid Unicode (a lone surrogate)")
                 if title:
                     text = title + "\n" + text
             elif title is not None:
@@ -312,7 +324,7 @@ class Source:
             if objects == _MISSING_FIELD_LIMIT and missing == objects:
                 raise DataError(f"{self.path}: none of the first {objects} records has a field "
                                 f"{self.fields.text!r} (the last one has {sorted(row)[:20]}); pass --text-field")
-            yield self.fields.make(index, lineno, row)
+            yield self.fields.make(index, lineno, row, b"\\ud" in raw or b"\\uD" in raw)
             index += 1
 
     def _csv(self, stream: IO[bytes], delimiter: str) -> Iterator[Item]:

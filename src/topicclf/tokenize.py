@@ -56,6 +56,11 @@ def _syllable_re() -> re.Pattern[str]:
     return re.compile(f"[{_CJK}]|[^\\W_{_CJK}]+(?:[{m}]+[^\\W_{_CJK}]*)*|[{m}]+|\\S")
 
 
+# Regex tokenizers (ours for English, underthesea's) can take quadratic time on a very long
+# run without spaces ("a-b.a-b.a-b..."): such chunks get the linear syllable regex instead.
+_MAX_CHUNK = 200
+
+
 def _by_chunks(text: str, plain: Callable[[str], bool], rx: re.Pattern[str]) -> list[str]:
     # Most whitespace-separated chunks are plain words: keeping them whole is much faster than
     # running the regex over them; only chunks with punctuation etc. go through the regex.
@@ -64,6 +69,8 @@ def _by_chunks(text: str, plain: Callable[[str], bool], rx: re.Pattern[str]) -> 
     for chunk in text.split():
         if plain(chunk):
             append(chunk)
+        elif len(chunk) > _MAX_CHUNK:
+            extend(_syllable_re().findall(chunk))
         else:
             extend(findall(chunk))
     return out
@@ -183,8 +190,22 @@ def _vietnamese(text: str) -> list[str]:
     segment = _load_segmenter()
     tokens: list[str] = []
     for line in text.split("\n"):  # the CRF sees one paragraph at a time
-        if line:
+        if not line:
+            continue
+        chunks = line.split(" ")  # normalised text: single spaces
+        if max(map(len, chunks)) <= _MAX_CHUNK:
             tokens.extend(_align(line, segment(line)))
+            continue
+        pending: list[str] = []
+        for chunk in chunks + [""]:
+            if len(chunk) > _MAX_CHUNK or not chunk:
+                if pending:
+                    part = " ".join(pending)
+                    tokens.extend(_align(part, segment(part)))
+                    pending = []
+                tokens.extend(_syllables(chunk))
+            else:
+                pending.append(chunk)
     return tokens
 
 
@@ -194,14 +215,20 @@ def _vietnamese(text: str) -> list[str]:
 def tokenize(text: str, lang: str | None = None, mode: str = "word") -> list[str]:
     """Split ``text`` into tokens, after :func:`topicclf.text.normalize`.
 
-    ``lang`` is an ISO 639-1 code; ``None`` detects it with
-    :func:`topicclf.lang.detect_language`. ``mode="word"`` gives words: for Vietnamese from
-    underthesea's segmenter, the syllables of a word joined by ``"_"`` (``"chủ_quyền"``); for
-    English from a regex tokenizer with Penn-Treebank-style contractions (``"don't"`` →
-    ``"do"``, ``"n't"``), abbreviations, numbers, URLs and e-mails kept whole; other languages
+    ``lang`` is an ISO 639-1 code (case and a region suffix are ignored: ``"vi-VN"``);
+    ``None`` detects it with :func:`topicclf.lang.detect_language`.
+
+    ``mode="word"`` gives words: for Vietnamese from underthesea's segmenter (run line by
+    line), the syllables of a word joined by ``"_"`` (``"chủ_quyền"``); for English from a
+    regex tokenizer with Penn-Treebank-style contractions (``"don't"`` → ``"do"``, ``"n't"``;
+    ``"it's"`` → ``"it"``, ``"'s"``), abbreviations (``"U.S."``, ``"Mr."``), numbers
+    (``"1,600"``, ``"3.5"``), hyphenated words, URLs and e-mails kept whole; other languages
     fall back to syllable mode. ``mode="syllable"`` is a fast regex tokenizer for any language:
     runs of letters/digits (with their combining marks) are tokens, every other non-space
     character is one token (each Chinese/Japanese character too).
+
+    A run of more than 200 characters without spaces is split by the syllable regex (the
+    other tokenizers can take quadratic time on such runs).
 
     No character is lost or changed: joining the tokens without ``"_"`` gives the normalised
     text without its whitespace. (An ``"_"`` that was in the text itself is kept but cannot be
@@ -221,8 +248,7 @@ def tokenize(text: str, lang: str | None = None, mode: str = "word") -> list[str
         return []
     if mode == "syllable":
         return _syllables(text)
-    if lang is None:
-        lang = detect_language(text).lang
+    lang = detect_language(text).lang if lang is None else lang.split("-")[0].lower()
     if lang == "vi":
         return _vietnamese(text)
     if lang == "en":

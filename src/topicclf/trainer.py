@@ -33,12 +33,15 @@ def train(texts: Sequence[str], labels, *, label_set: Sequence[str] | None = Non
           max_features: int | None = None, sublinear_tf: bool = True, digits: bool = True,
           loss: str = "squared_hinge", C: float = 0.5, class_weight=None, cv: int = 3,
           seed: int = 0, name: str = "model", max_chars: int = 100_000, min_tokens: int = 3,
-          meta: dict | None = None) -> TopicClassifier:
+          meta: dict | None = None, sample_weight=None, calibration_mask=None) -> TopicClassifier:
     """Fit a linear topic model on raw texts.
 
     ``labels``: one label per text (single-label) or a list of labels per text
     (multi-label, may be empty). ``languages``: the languages the model accepts; by default
-    every language with at least 2 % of the training texts.
+    every language with at least 2 % of the training texts. ``sample_weight`` (per text, or
+    per text and label for multi-label; 0 = ignore for that label) and ``calibration_mask``
+    (the texts whose held-out scores set the calibration and thresholds) go to
+    :meth:`LinearTopicClassifier.fit <topicclf.linear.LinearTopicClassifier.fit>`.
     """
     ids = [str(i) for i in range(len(texts))]
     recs = validate(list(texts), list(labels), ids, labels=label_set, source="training data")
@@ -55,7 +58,12 @@ def train(texts: Sequence[str], labels, *, label_set: Sequence[str] | None = Non
                                              labels=list(label_set) if label_set else None, random_state=seed)),
     ])
     t0 = time.time()
-    pipe.fit(clean, recs.labels)
+    fit_params = {}
+    if sample_weight is not None:
+        fit_params["classifier__sample_weight"] = sample_weight
+    if calibration_mask is not None:
+        fit_params["classifier__calibration_mask"] = calibration_mask
+    pipe.fit(clean, recs.labels, **fit_params)
     info = {"name": name, "seed": seed, "fit_seconds": round(time.time() - t0, 1),
             "training": {"records": len(clean), "label_counts": _label_counts(recs)}}
     info["training"].update((meta or {}).pop("training", {}))

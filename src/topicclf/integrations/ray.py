@@ -136,7 +136,7 @@ def score_dataset(ds, model: Any = None, *, text_field: str = "text", id_field: 
     """``ds`` with ``labels``, ``score_<label>``, ``lang`` and ``flags`` columns (lazy, like any
     ``map_batches``).
 
-    ``concurrency``: actors (an int, or ``(min, max)`` to autoscale); default ``(1, CPUs)``.
+    ``concurrency``: actors (an int, or ``(min, max)`` to autoscale); default ``(1, CPUs - 1)``.
     Other keyword arguments go to ``Dataset.map_batches`` (``num_cpus``, ``memory``, ...).
 
     >>> scored = score_dataset(ray.data.read_parquet("dumps/"), model="vntc10")  # doctest: +SKIP
@@ -145,7 +145,8 @@ def score_dataset(ds, model: Any = None, *, text_field: str = "text", id_field: 
     ray = _import_ray()
     if concurrency is None:
         cpus = ray.cluster_resources().get("CPU") if ray.is_initialized() else os.cpu_count()
-        concurrency = (1, max(1, int(cpus or 1)))
+        # keep a CPU free for the read tasks feeding the actors, or they can starve
+        concurrency = (1, max(1, int(cpus or 1) - 1))
     return ds.map_batches(
         TopicScorer,
         fn_constructor_kwargs={"model": model, "text_field": text_field, "id_field": id_field,
