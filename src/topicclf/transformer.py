@@ -53,7 +53,7 @@ import time
 import warnings
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -591,7 +591,6 @@ def _class_weights(Y: np.ndarray, multi: bool, class_weight, classes, max_pos_we
     """Per-class CE weights (single-label) or BCE ``pos_weight`` (multi-label), or None."""
     if class_weight is None:
         return None
-    K = Y.shape[1]
     n = len(Y)
     pos = Y.sum(0).astype(float)
     if isinstance(class_weight, dict):
@@ -736,6 +735,8 @@ def train_transformer(texts: Sequence[str], labels, *, base_model: str | os.Path
     if not multi and (Yt.sum(0) > 0).sum() < 2:
         raise ValueError("single-label training needs at least two classes with examples")
 
+    cw = _class_weights(Yt, multi, class_weight, classes, max_pos_weight)  # fails fast on a bad value
+
     # encoder, tokenizer, windows
     path = resolve_encoder(base_model)
     if prefix is None:
@@ -770,7 +771,6 @@ def train_transformer(texts: Sequence[str], labels, *, base_model: str | os.Path
     val_flat = [w for ws in val_windows for w in ws]
 
     # loss, optimiser, schedule
-    cw = _class_weights(Yt, multi, class_weight, classes, max_pos_weight)
     cw_t = None if cw is None else torch.tensor(cw, dtype=torch.float32, device=device)
     if multi:
         loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=cw_t, reduction="none")
