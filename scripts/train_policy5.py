@@ -180,7 +180,8 @@ def fit_variant(train, params: dict, extra: dict, name: str, weak=None, meta=Non
 def score_dev(clf, dev, dev_groups):
     from topicclf.evaluate import evaluate
 
-    return evaluate(clf, dev.texts, dev.labels, ids=dev.ids,
+    # snippet_chars=0: the report is committed beside the model, so it quotes no article text
+    return evaluate(clf, dev.texts, dev.labels, ids=dev.ids, snippet_chars=0,
                     groups={"group": dev_groups, "lang": [l or "und" for l in dev.langs]})
 
 

@@ -48,7 +48,7 @@ def main(argv=None) -> int:
     extra_files, extra = {}, ""
     if not args.no_test:
         test = load_records(root / "vntc" / "test.jsonl.gz")
-        result = evaluate(clf, test.texts, test.labels, ids=test.ids)
+        result = evaluate(clf, test.texts, test.labels, ids=test.ids, snippet_chars=0)
         report_dir = Path(args.out + ".report.tmp")
         write_report(result, report_dir, title="vntc10 on the full VNTC test split")
         for f in report_dir.iterdir():

@@ -21,6 +21,13 @@ except ImportError:
 
 REPO = Path(__file__).resolve().parents[1]
 
+# One hypothesis profile for the whole run; `make fuzz` (TOPICCLF_FUZZ=1) asks for many more examples.
+from hypothesis import settings as _hsettings  # noqa: E402
+
+_hsettings.register_profile("topicclf", max_examples=100, deadline=None)
+_hsettings.register_profile("fuzz", max_examples=2000, deadline=None)
+_hsettings.load_profile("fuzz" if os.environ.get("TOPICCLF_FUZZ") == "1" else "topicclf")
+
 
 def _data_root() -> Path | None:
     env = os.environ.get("TOPICCLF_DATA")

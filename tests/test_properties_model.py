@@ -1,7 +1,5 @@
 """Property tests of the loaded pipeline (hypothesis). `make fuzz` runs them with more examples."""
 
-import os
-
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -10,16 +8,12 @@ import topicclf
 
 from conftest import BUSINESS, SPORT
 
-settings.register_profile("default", max_examples=40, deadline=None,
-                          suppress_health_check=[HealthCheck.function_scoped_fixture])
-settings.register_profile("fuzz", max_examples=1000, deadline=None,
-                          suppress_health_check=[HealthCheck.function_scoped_fixture])
-settings.load_profile("fuzz" if os.environ.get("TOPICCLF_FUZZ") else "default")
 
 POOL = SPORT + BUSINESS + ["", "   ", "Hello world, this is English", "Audio", "中国政府今天宣布", "bóng"]
 texts = st.lists(st.one_of(st.sampled_from(POOL), st.text(max_size=80)), min_size=1, max_size=12)
 
 
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batch=texts, data=st.data())
 def test_property_predict_invariant_to_order_and_batch_size(tiny_model, batch, data):
     clf = _model(tiny_model)

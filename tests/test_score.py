@@ -124,6 +124,14 @@ def check_rows(rows: list[dict], clf, texts: list[str], ids: list) -> None:
         assert list(r["scores"]) == clf.labels
 
 
+def test_doctests():
+    import doctest
+    import importlib
+
+    for name in ("topicclf.score", "topicclf.score_io", "topicclf.integrations.ray"):
+        assert doctest.testmod(importlib.import_module(name)).failed == 0, name
+
+
 # ---------------------------------------------------------------------------------------------
 # Formats
 
@@ -218,6 +226,9 @@ def test_bad_arguments(tmp_path, model):
     with pytest.raises(DataError, match="--text-field"):  # none of the first 100 has the field
         score_file(src, tmp_path / "out.jsonl", model=model, progress=False)
     assert not (tmp_path / "out.jsonl.parts").exists()  # nothing to resume: not left behind
+    with pytest.raises(DataError, match="--text-field"):  # even after chunks of rejects were written
+        score_file(src, tmp_path / "out.jsonl", model=model, batch_size=10, progress=False)
+    assert not (tmp_path / "out.jsonl.parts").exists()
     (tmp_path / "in.csv").write_text("id,body\n1,x\n", encoding="utf-8")
     with pytest.raises(DataError, match="no column 'text'"):
         score_file(tmp_path / "in.csv", tmp_path / "out.jsonl", model=model, progress=False)
@@ -471,6 +482,27 @@ def test_ray_missing_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(ImportError, match=r"pip install 'topicclf\[ray\]'"):
         topicclf_ray.score_dataset(None, model="x")
+
+
+def test_topic_scorer_on_plain_batches(model, clf):
+    """TopicScorer needs no Ray: pyarrow, pandas and numpy batches give the same typed table."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    from topicclf.integrations.ray import TopicScorer
+
+    texts = make_texts(5, seed=13)
+    scorer = TopicScorer(model=str(model), title_field="title", keep_columns=False)
+    batch = {"id": ["a", "b", "c", "d", "e"], "text": texts, "title": ["Bóng đá", None, "", "x y", None]}
+    tables = [scorer(pa.table(batch)), scorer(pd.DataFrame(batch)),
+              scorer({k: np.array(v, dtype=object) for k, v in batch.items()})]
+    assert tables[0].equals(tables[1]) and tables[0].equals(tables[2])
+    t = tables[0]
+    assert t.column_names == ["id", "labels", *("score_" + l for l in clf.labels), "lang", "flags"]
+    assert t.schema.field("flags").type == pa.list_(pa.string())
+    joined = [f"{h}\n{x}" if h else x for x, h in zip(texts, batch["title"])]
+    assert t.column("labels").to_pylist() == [p.labels for p in clf.classify(joined)]
 
 
 def test_ray_scorer(tmp_path, model, clf):

@@ -17,9 +17,6 @@ from hypothesis import strategies as st
 from topicclf.text import normalize, read_text
 from topicclf.tokenize import tokenize, tokenize_many
 
-settings.register_profile("topicclf", max_examples=100, deadline=None)
-settings.register_profile("fuzz", max_examples=2000, deadline=None)
-settings.load_profile("fuzz" if os.environ.get("TOPICCLF_FUZZ") == "1" else "topicclf")
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SRC = Path(__file__).resolve().parents[1] / "src"

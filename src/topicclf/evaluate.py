@@ -73,12 +73,15 @@ def safe_snippet(text: str, n: int = 140) -> str:
 
 
 def evaluate(model, texts: Sequence[str], labels, *, ids: Sequence[str] | None = None,
-             groups: dict[str, Sequence[str]] | None = None, worst: int = 20) -> dict:
+             groups: dict[str, Sequence[str]] | None = None, worst: int = 20,
+             snippet_chars: int = 140) -> dict:
     """Score ``model`` on labeled texts.
 
     ``labels``: one label per text (single-label) or a list per text (multi-label).
     ``groups``: named groupings of the records (e.g. ``{"lang": [...], "source": [...]}``)
-    for per-group metrics.
+    for per-group metrics. ``snippet_chars``: how much of each worst error's text the report
+    quotes; 0 quotes none (reports committed beside a model must not carry third-party text:
+    the id is enough to look the record up).
     """
     names = model.labels
     multi = model.multilabel
@@ -138,7 +141,7 @@ def evaluate(model, texts: Sequence[str], labels, *, ids: Sequence[str] | None =
     result["worst_errors"] = [
         {"id": ids[i], "gold": [names[k] for k in np.flatnonzero(Y[i])], "predicted": pred[i],
          "scores": {names[k]: round(float(S[i, k]), 3) for k in range(len(names))},
-         "lang": langs[i], "text_start": safe_snippet(clean[i])}
+         "lang": langs[i], **({"text_start": safe_snippet(clean[i], snippet_chars)} if snippet_chars else {})}
         for _, i in err[:worst]]
     result["_scores"] = S  # for plots; dropped from JSON
     result["_Y"] = Y
@@ -242,9 +245,17 @@ def _markdown(m: dict, plots: list[str], title: str | None) -> str:
     if plots:
         lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots]
     if m.get("worst_errors"):
-        lines += ["", f"## The {len(m['worst_errors'])} most confident errors", "",
-                  "| id | gold | predicted | text start |", "|---|---|---|---|"]
+        quoted = any("text_start" in e for e in m["worst_errors"])
+        lines += ["", f"## The {len(m['worst_errors'])} most confident errors", ""]
+        if not quoted:
+            lines += ["Texts are not quoted (third-party text stays out of the repository): look the ids up in the data file.", ""]
+        lines += ["| id | lang | gold | predicted | scores |" + (" text start |" if quoted else ""),
+                  "|---|---|---|---|---|" + ("---|" if quoted else "")]
         for e in m["worst_errors"]:
-            snippet = e["text_start"].replace("|", "\\|")
-            lines.append(f"| {e['id']} | {', '.join(e['gold']) or '—'} | {', '.join(e['predicted']) or '—'} | {snippet} |")
+            scores = ", ".join(f"{k} {v:.2f}" for k, v in sorted(e["scores"].items(), key=lambda kv: -kv[1])[:3])
+            row = (f"| {e['id']} | {e['lang']} | {', '.join(e['gold']) or '—'} | {', '.join(e['predicted']) or '—'} "
+                   f"| {scores} |")
+            if quoted:
+                row += " " + e.get("text_start", "").replace("|", "\\|") + " |"
+            lines.append(row)
     return "\n".join(lines) + "\n"

@@ -29,6 +29,13 @@ What a run writes, next to ``OUT`` (the ``--out`` file):
     only while running: ``state.json`` (input, model and options) and one part file per
     completed chunk; removed at the end. A killed run (SIGKILL included) resumes from it
     with no lost and no duplicated record.
+
+Ids: the ``id_field`` value (JSON type kept in JSONL; a string in CSV and Parquet); a
+missing, null or empty id falls back to the record's 0-based index among the input's records
+(blank JSONL/CSV lines are not records). Ids are not checked for uniqueness.
+
+``workers > 1`` starts processes with the ``spawn`` method, which re-imports the calling
+script: call :func:`score_file` under ``if __name__ == "__main__":`` in scripts.
 """
 
 from __future__ import annotations
@@ -51,6 +58,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from .data import DataError
 from .score_io import OutputWriter, Record, Reject, Source, dumps_bytes, output_kind
 
 __all__ = ["score_file", "score_batch", "ResumeError", "DEFAULT_BATCH_SIZE"]
@@ -90,7 +98,11 @@ def _model_info(model) -> _ModelInfo:
 
     if model is not None and hasattr(model, "prepare") and hasattr(model, "_score"):
         cfg = model.config() if hasattr(model, "config") else {}
-        ident = _sha256(json.dumps(cfg, sort_keys=True, default=str).encode())
+        h = hashlib.sha256(json.dumps(cfg, sort_keys=True, default=str).encode())
+        coef = getattr(getattr(model, "estimator", None), "coef_", None)
+        if hasattr(coef, "tobytes"):  # two models can share a config; their weights differ
+            h.update(coef.tobytes())
+        ident = h.hexdigest()
         return _ModelInfo(model, getattr(model, "name", "model"), cfg.get("model_type", "linear"),
                           list(model.labels), "config:" + ident)
     name = str(model) if model is not None else DEFAULT_MODEL
@@ -392,8 +404,10 @@ def score_file(input: str | os.PathLike, out: str | os.PathLike, *, model=None, 
     done = parts.start(state, resume)
     try:
         processed = _run(source, parts, info, batch_size, done, workers, progress)
-    except BaseException:
-        if parts.count() == 0:  # nothing worth resuming: do not block the next run
+    except BaseException as e:
+        # Nothing worth resuming, or an input error that a resumed run would hit again (e.g.
+        # a wrong --text-field): do not make the next run ask for --resume.
+        if parts.count() == 0 or (isinstance(e, DataError) and done == 0):
             parts.remove()
         raise
     summary = _finish(parts, out, info, source)

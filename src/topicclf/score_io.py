@@ -498,7 +498,7 @@ class OutputWriter:
         else:
             row = dict(row, id=_id_str(row["id"]))
             self._buffer.append(row)
-            if len(self._buffer) >= 65_536:  # one row group, bounded memory
+            if len(self._buffer) >= 16_384:  # one row group: ~25 MB of Python rows at most
                 self._flush()
 
     def _flush(self) -> None:

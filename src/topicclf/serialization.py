@@ -85,6 +85,13 @@ def save_model_dir(path, config: dict, arrays: dict[str, np.ndarray], state: dic
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         files = sorted(p for p in tmp.rglob("*") if p.is_file())
+        # mkdtemp makes a private (0700) folder: give the model the usual permissions
+        umask = os.umask(0)
+        os.umask(umask)
+        for p in [tmp, *(q for q in tmp.rglob("*") if q.is_dir())]:
+            p.chmod(0o777 & ~umask)
+        for p in files:
+            p.chmod(0o666 & ~umask)
         manifest = {"format_version": FORMAT_VERSION,
                     "files": {p.relative_to(tmp).as_posix(): {"sha256": sha256_file(p), "size": p.stat().st_size}
                               for p in files}}
