@@ -59,9 +59,9 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .data import DataError
-from .score_io import OutputWriter, Record, Reject, Source, dumps_bytes, output_kind
+from .score_io import OutputWriter, RawLine, Record, Reject, Source, dumps_bytes, output_kind
 
-__all__ = ["score_file", "score_batch", "ResumeError", "DEFAULT_BATCH_SIZE"]
+__all__ = ["score_file", "ResumeError", "DEFAULT_BATCH_SIZE"]
 
 # Records per chunk, by model type. A chunk is the unit of work sent to a process and of
 # checkpointing: big enough to amortise the per-call cost (sparse matrix build, IPC), small
@@ -139,21 +139,31 @@ def _load(spec):
 
 @dataclass
 class _Scored:
-    lines: list            # bytes (a JSONL row) or None where scoring failed
-    errors: list           # None, or why scoring that record failed
+    out: list              # per payload item: its JSONL row (bytes) or its reject (a dict)
     labels: dict
     flags: dict
     flagged: int
 
 
-def score_batch(clf, batch: list[tuple[Any, str]]) -> _Scored:
-    """Score ``[(id, text), ...]`` with a loaded model into JSONL rows (UTF-8 bytes).
+def _score_chunk(clf, batch: list, fields=None) -> _Scored:
+    """Score a chunk with a loaded model.
 
-    A record that makes the model fail (e.g. a lone surrogate from a ``"\\ud800"`` escape)
-    is reported in ``errors`` instead of failing its whole chunk.
+    ``batch`` holds ``(index, position, id, text)`` tuples and, with ``fields``, JSONL lines
+    (:class:`~topicclf.score_io.RawLine`) to parse first. A record that makes the model fail
+    becomes a reject (``"scoring failed: ..."``) instead of failing its whole chunk.
     """
-    texts = [t for _, t in batch]
-    errors: list = [None] * len(batch)
+    out: list = [None] * len(batch)
+    todo = []  # (slot, index, position, id, text)
+    for slot, item in enumerate(batch):
+        if isinstance(item, RawLine):
+            item = fields.parse_line(item.index, item.position, item.raw)
+            if isinstance(item, Reject):
+                out[slot] = item.to_dict()
+                continue
+            item = (item.index, item.position, item.id, item.text)
+        todo.append((slot, *item))
+    texts = [t[4] for t in todo]
+    errors: list = [None] * len(todo)
     try:
         rows = _predict(clf, texts)
     except Exception:  # noqa: BLE001 - find the culprits one by one, score the others
@@ -165,21 +175,20 @@ def score_batch(clf, batch: list[tuple[Any, str]]) -> _Scored:
                 rows.append(None)
                 errors[i] = f"scoring failed: {type(e).__name__}: {str(e)[:200]}"
     names = clf.labels
-    lines: list = []
     labels: Counter = Counter()
     flags: Counter = Counter()
     flagged = 0
-    for (id_, _), row in zip(batch, rows):
+    for (slot, index, position, id_, _), row, error in zip(todo, rows, errors):
         if row is None:
-            lines.append(None)
+            out[slot] = Reject(index, position, id_, error).to_dict()
             continue
         labs, scores, lang, fl = row
         labels.update(labs)
         flags.update(fl)
         flagged += bool(fl)
-        lines.append(dumps_bytes({"id": id_, "labels": labs, "scores": dict(zip(names, scores)),
-                                  "lang": lang, "flags": fl}))
-    return _Scored(lines, errors, dict(labels), dict(flags), flagged)
+        out[slot] = dumps_bytes({"id": id_, "labels": labs, "scores": dict(zip(names, scores)),
+                                 "lang": lang, "flags": fl})
+    return _Scored(out, dict(labels), dict(flags), flagged)
 
 
 def _predict(clf, texts: list[str]) -> list[tuple]:
@@ -217,11 +226,12 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="topicclf-parent-watch", daemon=True).start()
 
 
-def _work(batch: list[tuple[Any, str]]) -> _Scored:
-    return score_batch(_WORKER_MODEL, batch)
+def _work(fields, batch: list) -> _Scored:
+    return _score_chunk(_WORKER_MODEL, batch, fields)
 
 
-def _map_ordered(jobs: Iterator[tuple[Any, list]], spec, workers: int, clf=None) -> Iterator[tuple[Any, _Scored]]:
+def _map_ordered(jobs: Iterator[tuple[Any, list]], fields, spec, workers: int,
+                 clf=None) -> Iterator[tuple[Any, _Scored]]:
     """``(job, scored)`` in job order; at most a few chunks in flight.
 
     Pool.imap would do, except that its feeder thread reads the whole input ahead into
@@ -230,7 +240,7 @@ def _map_ordered(jobs: Iterator[tuple[Any, list]], spec, workers: int, clf=None)
     """
     if workers <= 1:
         for job, batch in jobs:
-            yield job, score_batch(clf, batch)
+            yield job, _score_chunk(clf, batch, fields)
         return
     ctx = multiprocessing.get_context("spawn")  # no fork: safe with threads, same on every OS
     ex = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(spec, workers, os.getpid()))
@@ -238,7 +248,7 @@ def _map_ordered(jobs: Iterator[tuple[Any, list]], spec, workers: int, clf=None)
     pending: deque = deque()
     try:
         for job, batch in jobs:
-            pending.append((job, ex.submit(_work, batch)))
+            pending.append((job, ex.submit(_work, fields, batch)))
             if len(pending) >= window:
                 job0, fut = pending.popleft()
                 yield job0, fut.result()
@@ -335,21 +345,18 @@ def _chunks(items: Iterable, size: int) -> Iterator[list]:
         yield chunk
 
 
-def _assemble(k: int, chunk_meta: list, scored: _Scored) -> tuple[dict, list[bytes]]:
-    """Merge the reader's rejects and the scored rows back into input order."""
+def _assemble(k: int, meta: list, scored: _Scored) -> tuple[dict, list[bytes]]:
+    """Merge the reader's rejects (``meta``; ``None`` for items sent to scoring) and the
+    scored items back into input order."""
     rejects, lines = [], []
-    rows = iter(zip(scored.lines, scored.errors))
-    for item in chunk_meta:
-        if isinstance(item, Reject):
-            rejects.append(item.to_dict())
-            continue
-        line, error = next(rows)
-        if error is not None:
-            index, position, id_ = item
-            rejects.append(Reject(index, position, id_, error).to_dict())
+    results = iter(scored.out)
+    for item in meta:
+        res = item.to_dict() if item is not None else next(results)
+        if isinstance(res, dict):
+            rejects.append(res)
         else:
-            lines.append(line)
-    header = {"chunk": k, "records": len(chunk_meta), "rejects": rejects, "flagged": scored.flagged,
+            lines.append(res)
+    header = {"chunk": k, "records": len(meta), "rejects": rejects, "flagged": scored.flagged,
               "labels": scored.labels, "flags": scored.flags}
     return header, lines
 
@@ -425,6 +432,7 @@ def _run(source: Source, parts: _Parts, info: _ModelInfo, batch_size: int, done:
          progress: bool) -> int:
     """Score the chunks after the first ``done``; the number of records processed."""
     clf = _load(info.spec) if workers <= 1 else None
+    source.defer = workers > 1  # with workers, they parse JSONL lines: the main process only reads
     chunks = _chunks(source, batch_size)
     skipped = sum(len(c) for c in itertools.islice(chunks, done))  # done already: re-read, discard
     read = [skipped]
@@ -432,13 +440,14 @@ def _run(source: Source, parts: _Parts, info: _ModelInfo, batch_size: int, done:
     def jobs():
         for k, chunk in enumerate(chunks, start=done):
             read[0] += len(chunk)
-            meta = [it if isinstance(it, Reject) else (it.index, it.position, it.id) for it in chunk]
-            yield (k, meta), [(it.id, it.text) for it in chunk if isinstance(it, Record)]
+            meta = [it if isinstance(it, Reject) else None for it in chunk]
+            yield (k, meta), [(it.index, it.position, it.id, it.text) if isinstance(it, Record) else it
+                              for it in chunk if not isinstance(it, Reject)]
 
     bar = _progress_bar(source, skipped, progress)
     rejected = processed = 0
     try:
-        for (k, meta), scored in _map_ordered(jobs(), info.spec, workers, clf):
+        for (k, meta), scored in _map_ordered(jobs(), source.fields, info.spec, workers, clf):
             header, lines = _assemble(k, meta, scored)
             parts.write(k, header, lines)
             processed += len(meta)

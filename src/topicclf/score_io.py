@@ -43,7 +43,7 @@ from typing import IO, Any, Iterator, Union
 
 from .data import DataError
 
-__all__ = ["Record", "Reject", "Item", "Source", "OutputWriter", "input_kind", "output_kind",
+__all__ = ["Record", "Reject", "RawLine", "Item", "Source", "OutputWriter", "input_kind", "output_kind",
            "open_binary", "open_write", "dumps_bytes", "FOLDER_SUFFIXES"]
 
 FOLDER_SUFFIXES = (".txt", ".html", ".htm")
@@ -80,7 +80,16 @@ class Reject:
         return {"position": self.position, "id": self.id, "reason": self.reason, "index": self.index}
 
 
-Item = Union[Record, Reject]
+@dataclass(slots=True)
+class RawLine:
+    """A JSONL line not parsed yet (``Source.defer``); ``Source.fields.parse_line`` makes the item."""
+
+    index: int
+    position: int
+    raw: bytes
+
+
+Item = Union[Record, Reject, RawLine]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -191,6 +200,22 @@ class _Fields:
     def __init__(self, text: str, id_: str | None, title: str | None):
         self.text, self.id, self.title = text, id_, title
 
+    def parse_line(self, index: int, lineno: int, raw: bytes) -> Item:
+        """One JSONL line (bytes, not blank) to a :class:`Record` or a :class:`Reject`."""
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            return Reject(index, lineno, None, f"invalid UTF-8 at byte {e.start} of the line")
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            return Reject(index, lineno, None, f"invalid JSON: {e.msg} at column {e.colno}")
+        except RecursionError:
+            return Reject(index, lineno, None, "invalid JSON: nested too deeply")
+        if not isinstance(row, dict):
+            return Reject(index, lineno, None, f"not a JSON object but {_json_kind(row)}")
+        return self.make(index, lineno, row, b"\\ud" in raw or b"\\uD" in raw)
+
     def make(self, index: int, position: int | str, row: dict, surrogates: bool = False) -> Item:
         """``surrogates``: the row may hold lone surrogates (a JSON ``"\\ud800"`` escape),
         which are not text: no encoder or model accepts them."""
@@ -232,6 +257,8 @@ class Source:
         self.path = str(path)
         self.kind = input_kind(path)
         self.fields = _Fields(text_field, id_field, title_field)
+        # JSONL only: yield RawLine items, for workers to parse (once a record has the text field)
+        self.defer = False
         if self.kind not in ("stdin", "folder") and not Path(path).is_file():
             raise FileNotFoundError(f"{path}: no such input file or folder")
         self.total: int | None = None
@@ -294,37 +321,26 @@ class Source:
 
     def _jsonl(self, stream: IO[bytes]) -> Iterator[Item]:
         index = objects = missing = 0
+        guard = True  # until a record has the text field, the field name may be wrong
         for lineno, raw in enumerate(stream, 1):
             if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
                 raw = raw[3:]
             if not raw.strip():
                 continue
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                yield Reject(index, lineno, None, f"invalid UTF-8 at byte {e.start} of the line")
+            if self.defer and not guard:
+                yield RawLine(index, lineno, raw)  # parsed by a worker: less work for this process
                 index += 1
                 continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                yield Reject(index, lineno, None, f"invalid JSON: {e.msg} at column {e.colno}")
-                index += 1
-                continue
-            except RecursionError:
-                yield Reject(index, lineno, None, "invalid JSON: nested too deeply")
-                index += 1
-                continue
-            if not isinstance(row, dict):
-                yield Reject(index, lineno, None, f"not a JSON object but {_json_kind(row)}")
-                index += 1
-                continue
-            objects += 1
-            missing += self.fields.text not in row
-            if objects == _MISSING_FIELD_LIMIT and missing == objects:
-                raise DataError(f"{self.path}: none of the first {objects} records has a field "
-                                f"{self.fields.text!r} (the last one has {sorted(row)[:20]}); pass --text-field")
-            yield self.fields.make(index, lineno, row, b"\\ud" in raw or b"\\uD" in raw)
+            item = self.fields.parse_line(index, lineno, raw)
+            if guard and not (isinstance(item, Reject) and item.id is None):  # a JSON object
+                objects += 1
+                has_field = not (isinstance(item, Reject) and item.reason == f"missing field {self.fields.text!r}")
+                missing += not has_field
+                guard = not has_field
+                if objects == _MISSING_FIELD_LIMIT and missing == objects:
+                    raise DataError(f"{self.path}: none of the first {objects} records has a field "
+                                    f"{self.fields.text!r}; pass --text-field")
+            yield item
             index += 1
 
     def _csv(self, stream: IO[bytes], delimiter: str) -> Iterator[Item]:
