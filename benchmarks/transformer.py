@@ -188,14 +188,26 @@ def part_a(args, cache: Path, data: Path) -> dict:
         vecs = emb.embed([w for ws in wins for w in ws], label=f"(a) {split}")
         feats[split] = pooled_features(vecs, counts[split])
     rows, res = [], {}
-    heads = {}
+    heads, correct = {}, {}
+    rng = np.random.default_rng(args.seed)
+    boot = rng.integers(0, len(te_y), size=(2000, len(te_y)))  # paired bootstrap over test articles
     for method in ("truncation", "windows-mean", "windows-max"):
         lr = LogisticRegression(C=args.lr_C, max_iter=5000).fit(feats["train"][method], tr_y)
         pred = lr.predict(feats["test"][method])
         res[method] = {"accuracy": float(accuracy_score(te_y, pred)),
                        "macro_f1": float(f1_score(te_y, pred, average="macro"))}
         heads[method] = lr
-        rows.append([method, res[method]["accuracy"], res[method]["macro_f1"]])
+        correct[method] = (pred == np.asarray(te_y)).astype(float)
+        diff = "-"
+        if method != "truncation":
+            d = correct[method] - correct["truncation"]
+            lo, hi = np.quantile(d[boot].mean(1), [0.025, 0.975])
+            res[method]["accuracy_gain_vs_truncation"] = float(d.mean())
+            res[method]["gain_95ci"] = [float(lo), float(hi)]
+            res[method]["only_this_right"] = int((d > 0).sum())
+            res[method]["only_truncation_right"] = int((d < 0).sum())
+            diff = f"{d.mean():+.4f} [{lo:+.4f}, {hi:+.4f}]"
+        rows.append([method, res[method]["accuracy"], res[method]["macro_f1"], diff])
     stats = {s: {"articles": len(counts[s]), "windows": int(sum(counts[s])),
                  "windows_per_article_mean": float(np.mean(counts[s])),
                  "tokens_median": int(np.median(n)), "tokens_max": int(max(n))}
@@ -205,7 +217,7 @@ def part_a(args, cache: Path, data: Path) -> dict:
           f"{args.min_tokens}-{args.max_tokens} tokens (median {stats['test']['tokens_median']}; "
           f"{stats['test']['windows_per_article_mean']:.2f} windows per test article); "
           f"e5-small, logistic regression C={args.lr_C}.\n")
-    print(md_table(["article embedding", "accuracy", "macro-F1"], rows))
+    print(md_table(["article embedding", "accuracy", "macro-F1", "accuracy gain vs truncation [95% paired bootstrap CI]"], rows))
     part_a.cache = {"emb": emb, "te_x": te_x, "te_y": te_y, "heads": heads, "feats": feats,
                     "counts": counts}
     return {"setup": {"n_train": args.n_train, "n_test": args.n_test, "min_tokens": args.min_tokens,

@@ -166,7 +166,9 @@ def _check_versions(path: Path, config: dict) -> None:
                              f"({FORMAT_VERSION}); upgrade topicclf (pip install -U topicclf)")
     saved = config.get("versions", {})
     now = library_versions()
-    for dist in ("topicclf", "scikit-learn", "transformers"):
+    # transformers only matters to transformer models: a linear model never imports it
+    dists = ("topicclf", "scikit-learn") + (("transformers",) if config.get("model_type") == "transformer" else ())
+    for dist in dists:
         if dist in saved and dist in now and _major_minor(saved[dist]) != _major_minor(now[dist]):
             newer = _major_minor(saved[dist]) > _major_minor(now[dist])
             warnings.warn(
