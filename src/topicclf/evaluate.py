@@ -96,7 +96,7 @@ def evaluate(model, texts: Sequence[str], labels, *, ids: Sequence[str] | None =
         Y, _, _ = encode_targets([list(l) for l in labels], names)
     clean, langs, flags = model.prepare(texts)
     S = model._score(clean, langs, flags)
-    pred = model._labels_from(S, flags)
+    pred = model._labels_from(S, flags, langs)
     P, _, _ = encode_targets(pred, names)
     result = {"model": model.name, "labels": names, "multilabel": multi,
               **classification_metrics(Y, P, names)}

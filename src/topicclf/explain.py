@@ -39,7 +39,7 @@ def explain_linear(model, text: str, top_k: int = 10, labels: Sequence[str] | No
         raise TypeError(f"expected str, got {type(text).__name__}")
     clean, langs, flags = model.prepare([text])
     if labels is None:
-        labels = model._labels_from(model._score(clean, langs, flags), flags)[0]
+        labels = model._labels_from(model._score(clean, langs, flags), flags, langs)[0]
     unknown = [l for l in labels if l not in model.labels]
     if unknown:
         raise ValueError(f"unknown labels {unknown}; the model's labels are {model.labels}")

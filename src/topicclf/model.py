@@ -144,7 +144,8 @@ class TopicClassifier:
             P[ok] = self.pipeline.predict_proba([clean[i] for i in ok])
         return P
 
-    def _labels_from(self, P: np.ndarray, flags) -> list[list[str]]:
+    def _labels_from(self, P: np.ndarray, flags, langs=None) -> list[list[str]]:
+        """Labels over threshold per row (``langs`` matters only to models routed by language)."""
         labels = np.asarray(self.labels, dtype=object)
         out = []
         if self.multilabel:
@@ -160,13 +161,13 @@ class TopicClassifier:
     def predict(self, texts: Iterable[str]) -> list[list[str]]:
         """One list of labels per text (one label for a single-label model, ``[]`` if flagged)."""
         clean, langs, flags = self.prepare(texts)
-        return self._labels_from(self._score(clean, langs, flags), flags)
+        return self._labels_from(self._score(clean, langs, flags), flags, langs)
 
     def classify(self, texts: Iterable[str]) -> list[Prediction]:
         """Labels, per-label scores, language and flags for each text."""
         clean, langs, flags = self.prepare(texts)
         P = self._score(clean, langs, flags)
-        labels = self._labels_from(P, flags)
+        labels = self._labels_from(P, flags, langs)
         return [Prediction(l, {k: round(float(v), 6) for k, v in zip(self.labels, row)}, lang, f)
                 for l, row, lang, f in zip(labels, P, langs, flags)]
 
@@ -222,12 +223,21 @@ class TopicClassifier:
         from .serialization import ModelFileError
 
         config, arrays, state = load_model_dir(path)
-        if config.get("model_type") != "linear":
-            if config.get("model_type") == "transformer":
-                from .transformer import TransformerTopicClassifier
+        kind = config.get("model_type")
+        if kind == "transformer":
+            from .transformer import TransformerTopicClassifier
 
-                return TransformerTopicClassifier.load(path)
-            raise ModelFileError(f"{path}: unknown model_type {config.get('model_type')!r}")
+            return TransformerTopicClassifier.load(path)
+        if kind == "embedding":
+            from .routed import EmbeddingTopicClassifier
+
+            return EmbeddingTopicClassifier.from_parts(path, config, arrays)
+        if kind == "routed":
+            from .routed import RoutedTopicClassifier
+
+            return RoutedTopicClassifier.from_parts(path, config)
+        if kind != "linear":
+            raise ModelFileError(f"{path}: unknown model_type {kind!r}")
         try:
             vec = NgramVectorizer.from_state(
                 {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("features.")},

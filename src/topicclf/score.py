@@ -194,7 +194,7 @@ def _score_chunk(clf, batch: list, fields=None) -> _Scored:
 def _predict(clf, texts: list[str]) -> list[tuple]:
     clean, langs, flags = clf.prepare(texts)
     P = clf._score(clean, langs, flags)
-    labels = clf._labels_from(P, flags)
+    labels = clf._labels_from(P, flags, langs)
     return list(zip(labels, P.round(6).tolist(), langs, flags))
 
 

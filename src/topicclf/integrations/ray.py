@@ -113,7 +113,7 @@ class TopicScorer:
             clf = self.model
             clean, lg, fl = clf.prepare([texts[i] for i in ok])
             P = clf._score(clean, lg, fl)
-            labs = clf._labels_from(P, fl)
+            labs = clf._labels_from(P, fl, lg)
             scores[ok] = P.round(6)
             for k, i in enumerate(ok):
                 labels[i], langs[i], flags[i] = list(labs[k]), lg[k], list(fl[k])
