@@ -33,7 +33,10 @@ def model_card(config: dict, extra: str = "") -> str:
     thr = config.get("thresholds", {})
     for l in config.get("labels", []):
         t = thr.get(l)
-        lines.append(f"| `{l}` | {t:.3f} |" if config.get("multilabel") and t is not None else f"| `{l}` | argmax |")
+        if not config.get("multilabel"):
+            lines.append(f"| `{l}` | argmax |")
+        else:
+            lines.append(f"| `{l}` | {t:.3f} |" if t is not None else f"| `{l}` | per route (see `routes/*/README.md`) |")
     tr = config.get("training", {})
     lines += ["", "## Training", ""]
     for d in tr.get("data", []):
@@ -42,7 +45,8 @@ def model_card(config: dict, extra: str = "") -> str:
         lines.append(f"- records used: {tr['records']}; label counts: {json.dumps(tr.get('label_counts', {}), ensure_ascii=False)}")
     if tr.get("command"):
         lines.append(f"- rebuilt by: `{tr['command']}`")
-    lines.append(f"- seed: {config.get('seed')}; features: {json.dumps(config.get('vectorizer', {}))}")
+    feats = config.get("vectorizer") or config.get("featurizer")
+    lines.append(f"- seed: {config.get('seed')}" + (f"; features: {json.dumps(feats)}" if feats else ""))
     clf = config.get("classifier", {}).get("params", {})
     if clf:
         lines.append(f"- classifier: {json.dumps(clf)}")

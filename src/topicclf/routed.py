@@ -161,8 +161,10 @@ class RoutedTopicClassifier(TopicClassifier):
                 for f in sub.rglob("*"):
                     if f.is_file():
                         extra[f"routes/{lang}/{f.relative_to(sub).as_posix()}"] = f.read_bytes()
+        from .serialization import library_versions
+
         config = self.config()
-        card = model_card(config, extra=card_extra)
+        card = model_card({**config, "versions": library_versions()}, extra=card_extra)
         return save_model_dir(path, config, {}, {}, card, extra)
 
     @classmethod
