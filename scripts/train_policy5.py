@@ -209,7 +209,6 @@ def main(argv=None) -> int:
     ap.add_argument("--no-variants", action="store_true", help="skip the variant comparison table")
     args = ap.parse_args(argv)
 
-    import topicclf
     from topicclf.data import data_root, file_digest, load_records
     from topicclf.evaluate import write_report
 

@@ -11,7 +11,6 @@ is used once, for the reported number.
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 import time

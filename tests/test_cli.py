@@ -10,7 +10,7 @@ import pytest
 
 from topicclf.cli import main
 
-from conftest import BUSINESS, REPO, SPORT
+from conftest import BUSINESS, SPORT
 
 
 def write_jsonl(path, rows):

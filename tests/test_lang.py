@@ -6,13 +6,12 @@ import doctest
 import gzip
 import importlib
 import json
-import os
 import unicodedata
 from itertools import islice
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from topicclf.lang import Language, detect_language, detect_languages

@@ -1,7 +1,5 @@
 """The quickstart notebook runs top to bottom (every cell must succeed)."""
 
-from pathlib import Path
-
 import pytest
 
 from conftest import REPO

@@ -8,7 +8,7 @@ import pytest
 import topicclf
 from topicclf.routed import RoutedTopicClassifier
 
-from conftest import BUSINESS, REPO, SPORT
+from conftest import REPO, SPORT
 
 EN_SPORT = ["The striker scored twice in the cup final tonight", "The coach named a young goalkeeper for the match",
             "Our team won the league after a dramatic last game", "The tennis champion lost in the third round"]

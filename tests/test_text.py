@@ -5,13 +5,12 @@ from __future__ import annotations
 import codecs
 import doctest
 import importlib
-import os
 import pickle
 import unicodedata
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from topicclf.text import (

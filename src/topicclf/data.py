@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-__all__ = ["DataError", "Records", "load_records", "read_dataset", "data_root", "file_digest"]
+__all__ = ["DataError", "Records", "load_records", "load_training_files", "read_dataset", "data_root", "file_digest"]
 
 
 class DataError(ValueError):
@@ -176,3 +176,25 @@ def validate(texts, raw_labels, ids, langs=None, labels: Sequence[str] | None = 
         more = "" if len(problems) < 10 else "\n  (first 10 problems shown)"
         raise DataError(f"{source}: cannot use this data:\n  " + "\n  ".join(problems) + more)
     return Records(list(texts), clean_labels, list(ids), multi, list(langs or [None] * n), dict(extra or {}))
+
+
+def load_training_files(paths, text_field: str = "text", label_field: str | None = None,
+                        labels: Sequence[str] | None = None) -> tuple[list[str], list, list[dict]]:
+    """``(texts, labels, sources)`` of one or more labeled files, validated.
+
+    ``sources`` lists each file's name, SHA-256 and record count, for the model's config.
+    """
+    paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    texts: list[str] = []
+    all_labels: list = []
+    sources: list[dict] = []
+    multi = None
+    for p in paths:
+        recs = load_records(p, text_field=text_field, label_field=label_field, labels=labels)
+        if multi is not None and recs.multilabel != multi:
+            raise DataError(f"{p}: mixes multi-label and single-label files; use one kind of label field")
+        multi = recs.multilabel
+        texts += recs.texts
+        all_labels += recs.labels
+        sources.append({"path": Path(p).name, "sha256": file_digest(p), "records": len(recs)})
+    return texts, all_labels, sources

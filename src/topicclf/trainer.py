@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 from sklearn.pipeline import Pipeline
 
-from .data import Records, file_digest, load_records, validate
+from .data import Records, load_training_files, validate
 from .features import NgramVectorizer
 from .lang import detect_language
 from .linear import LinearTopicClassifier
@@ -83,17 +83,7 @@ def train_file(data, out=None, *, text_field: str = "text", label_field: str | N
 
     The model's config records the file's SHA-256, the seed and the parameters.
     """
-    paths = [data] if isinstance(data, (str, Path)) else list(data)
-    texts, labels, multi = [], [], None
-    sources = []
-    for p in paths:
-        recs = load_records(p, text_field=text_field, label_field=label_field, labels=label_set)
-        if multi is not None and recs.multilabel != multi:
-            raise ValueError(f"{p}: mixes multi-label and single-label files")
-        multi = recs.multilabel
-        texts += recs.texts
-        labels += recs.labels
-        sources.append({"path": Path(p).name, "sha256": file_digest(p), "records": len(recs)})
+    texts, labels, sources = load_training_files(data, text_field, label_field, label_set)
     name = name or (Path(out).name if out else "model")
     meta = {"training": {"data": sources, "text_field": text_field, "label_field": label_field,
                          "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()}}}

@@ -550,7 +550,7 @@ def _card_section(config: dict, size_mb: float) -> str:
              f"- windows of {tf['max_length']} tokens, stride {tf.get('stride') or 'half a window'}, "
              f"article score = {tf['window_pooling']} of window scores"
              + (f", at most {tf['max_windows']} windows" if tf.get("max_windows") else ""),
-             f"- input: `topicclf.normalize`d text" + (", Vietnamese word-segmented" if tf.get("segment_words") else "")
+             "- input: `topicclf.normalize`d text" + (", Vietnamese word-segmented" if tf.get("segment_words") else "")
              + (f", prefix `{tf['prefix']}`" if tf.get("prefix") else ""),
              f"- `encoder/`: a Hugging Face folder ({tf.get('weights_dtype', 'float32')} weights, "
              f"{size_mb:.0f} MB); `weights.safetensors` holds the head (float32).",
@@ -959,18 +959,9 @@ def train_transformer_file(data, out=None, *, base_model: str | os.PathLike = "m
 
     The config records each file's SHA-256, the seed and the parameters.
     """
-    from .data import file_digest, load_records
+    from .data import load_training_files
 
-    paths = [data] if isinstance(data, (str, Path)) else list(data)
-    texts, labels, multi, sources = [], [], None, []
-    for p in paths:
-        recs = load_records(p, text_field=text_field, label_field=label_field, labels=label_set)
-        if multi is not None and recs.multilabel != multi:
-            raise ValueError(f"{p}: mixes multi-label and single-label files")
-        multi = recs.multilabel
-        texts += recs.texts
-        labels += recs.labels
-        sources.append({"path": Path(p).name, "sha256": file_digest(p), "records": len(recs)})
+    texts, labels, sources = load_training_files(data, text_field, label_field, label_set)
     name = name or (Path(out).name if out else "transformer")
     meta = {"training": {"data": sources, "text_field": text_field, "label_field": label_field}}
     clf = train_transformer(texts, labels, base_model=base_model, label_set=label_set, name=name,
