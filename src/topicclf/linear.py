@@ -262,7 +262,13 @@ class LinearTopicClassifier(ClassifierMixin, BaseEstimator):
     def decision_function(self, X) -> np.ndarray:
         """Calibrated logits ``(n, n_classes)``."""
         check_is_fitted(self, "coef_")
-        return np.asarray(X @ self.coef_.T) + self.intercept_
+        # sparse @ dense wants a C-contiguous right operand; coef_.T is not, and scipy would
+        # copy all of it (30 MB for vntc10) on every call: keep one contiguous copy instead
+        cached = self.__dict__.get("_coef_t")
+        if cached is None or cached[0] is not self.coef_:
+            cached = (self.coef_, np.ascontiguousarray(self.coef_.T))
+            self.__dict__["_coef_t"] = cached
+        return np.asarray(X @ cached[1]) + self.intercept_
 
     def predict_proba(self, X) -> np.ndarray:
         """Scores in [0, 1]: a softmax over classes (single-label) or one sigmoid per label."""
@@ -286,6 +292,11 @@ class LinearTopicClassifier(ClassifierMixin, BaseEstimator):
             Y, _, _ = encode_targets(y, list(self.classes_))
             return _multilabel_scores(Y, self.predict(X))["micro_f1"]
         return super().score(X, y, sample_weight)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_coef_t", None)  # derived: rebuilt on the next decision_function call
+        return state
 
     # -- state for safetensors/JSON -------------------------------------------
     def get_state(self, dtype=np.float16) -> tuple[dict, dict]:
