@@ -40,7 +40,7 @@ def embedding_model(encoder: str = "multilingual-e5-small", *, languages: Sequen
                     labels: Sequence[str] | None = None, seed: int = 0, name: str = "embedding",
                     cache_dir="auto") -> "EmbeddingTopicClassifier":
     """An unfitted embedding model; fit it with ``.fit(texts, labels)``."""
-    from .transformer import EmbeddingFeaturizer
+    from .embeddings import EmbeddingFeaturizer
 
     feat = EmbeddingFeaturizer(encoder, max_length=512, stride=stride, max_windows=max_windows,
                                batch_size=8, cache_dir=cache_dir)
@@ -88,7 +88,7 @@ class EmbeddingTopicClassifier(TopicClassifier):
 
     @classmethod
     def from_parts(cls, path, config: dict, arrays: dict) -> "EmbeddingTopicClassifier":
-        from .transformer import EmbeddingFeaturizer
+        from .embeddings import EmbeddingFeaturizer
 
         try:
             feat = EmbeddingFeaturizer(**config["featurizer"], batch_size=8)
