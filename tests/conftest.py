@@ -87,3 +87,32 @@ def tiny_model(tmp_path_factory, tiny_sets):
     path = tmp_path_factory.mktemp("models") / "tiny"
     clf.save(path)
     return path
+
+
+def build_tiny_bert(folder: Path, corpus: list[str], model_max_length: int = 64) -> Path:
+    """A 2-layer BERT (hidden 32) and a WordPiece tokenizer over ``corpus``'s words, saved to
+    ``folder`` as a Hugging Face checkpoint. No download; identical in every process (the
+    vocabulary is built in sorted order: WordPieceTrainer breaks ties in hash-map order)."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    norm = normalizers.BertNormalizer(lowercase=True, strip_accents=False)
+    pre = pre_tokenizers.BertPreTokenizer()
+    words = sorted({w for s in corpus for w, _ in pre.pre_tokenize_str(norm.normalize_str(s))})
+    chars = sorted({c for w in words for c in w})
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    entries = list(dict.fromkeys(specials + chars + ["##" + c for c in chars] + words))
+    tok = Tokenizer(models.WordPiece(vocab={t: i for i, t in enumerate(entries)}, unk_token="[UNK]"))
+    tok.normalizer, tok.pre_tokenizer, tok.decoder = norm, pre, decoders.WordPiece()
+    tok.post_processor = processors.BertProcessing(("[SEP]", tok.token_to_id("[SEP]")),
+                                                   ("[CLS]", tok.token_to_id("[CLS]")))
+    PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
+                            sep_token="[SEP]", mask_token="[MASK]",
+                            model_max_length=model_max_length).save_pretrained(folder)
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=tok.get_vocab_size(), hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=64,
+                        pad_token_id=tok.token_to_id("[PAD]"))
+    BertModel(config).save_pretrained(folder)
+    return folder

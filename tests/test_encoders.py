@@ -24,6 +24,8 @@ from topicclf.encoders import (
     window_token_ids,
 )
 
+from conftest import build_tiny_bert  # noqa: E402
+
 torch = pytest.importorskip("torch", reason="the Encoder needs torch (pip install 'topicclf[transformers]')")
 transformers = pytest.importorskip("transformers", reason="the Encoder needs transformers")
 
@@ -99,28 +101,7 @@ def _sentences(n: int, seed: int = 0) -> list[str]:
 
 @pytest.fixture(scope="module")
 def tiny_model_dir(tmp_path_factory):
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-    from tokenizers.trainers import WordPieceTrainer
-    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
-
-    folder = tmp_path_factory.mktemp("tiny-bert")
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=False)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.decoder = decoders.WordPiece()
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tok.train_from_iterator(_sentences(400), WordPieceTrainer(vocab_size=300, special_tokens=specials))
-    tok.post_processor = processors.BertProcessing(("[SEP]", tok.token_to_id("[SEP]")),
-                                                   ("[CLS]", tok.token_to_id("[CLS]")))
-    PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]",
-                            cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]",
-                            model_max_length=64).save_pretrained(folder)
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=tok.get_vocab_size(), hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=64,
-                        pad_token_id=tok.token_to_id("[PAD]"))
-    BertModel(config).save_pretrained(folder)
-    return folder
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), _sentences(400))
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,8 @@ from topicclf.transformer import (  # noqa: E402
     train_transformer,
 )
 
+from conftest import build_tiny_bert  # noqa: E402
+
 
 @pytest.fixture(autouse=True, scope="module")
 def _one_thread():
@@ -75,35 +77,10 @@ def multi_label_data(n: int = 40, seed: int = 1):
 
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory):
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
-
-    folder = tmp_path_factory.mktemp("tiny-bert")
     rng = random.Random(7)
     corpus = [sentence(rng, t) for t in sorted(TOPICS) for _ in range(120)]
     corpus += ["chủ_quyền biển đảo việt_nam hello world news english text"] * 5
-    # A vocabulary built in sorted order, not by WordPieceTrainer: the trainer breaks ties in
-    # hash-map order, which changes from process to process, and with it the model's init.
-    norm = normalizers.BertNormalizer(lowercase=True, strip_accents=False)
-    pre = pre_tokenizers.BertPreTokenizer()
-    words = sorted({w for s in corpus for w, _ in pre.pre_tokenize_str(norm.normalize_str(s))})
-    chars = sorted({c for w in words for c in w})
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    entries = list(dict.fromkeys(specials + chars + ["##" + c for c in chars] + words))
-    tok = Tokenizer(models.WordPiece(vocab={t: i for i, t in enumerate(entries)}, unk_token="[UNK]"))
-    tok.normalizer = norm
-    tok.pre_tokenizer = pre
-    tok.decoder = decoders.WordPiece()
-    tok.post_processor = processors.BertProcessing(("[SEP]", tok.token_to_id("[SEP]")),
-                                                   ("[CLS]", tok.token_to_id("[CLS]")))
-    PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
-                            sep_token="[SEP]", mask_token="[MASK]", model_max_length=64).save_pretrained(folder)
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=tok.get_vocab_size(), hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=64,
-                        pad_token_id=tok.token_to_id("[PAD]"))
-    BertModel(config).save_pretrained(folder)
-    return folder
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), corpus)
 
 
 FAST = dict(epochs=4, max_length=32, batch_size=8, lr=1e-3, head_lr=5e-3, val_fraction=0.2,
