@@ -162,26 +162,38 @@ static int buf_reserve(Buf *b, Py_ssize_t extra) {
     if (b->len + extra <= b->cap) return 0;
     Py_ssize_t cap = b->cap ? b->cap : 1 << 16;
     while (cap < b->len + extra) cap *= 2;
-    char *p = PyMem_Realloc(b->p, cap);
-    if (!p) { PyErr_NoMemory(); return -1; }
+    char *p = PyMem_RawRealloc(b->p, cap);  /* Raw: called without the GIL */
+    if (!p) return -1;
     b->p = p; b->cap = cap;
     return 0;
 }
 
-/* transform(texts: list[bytes]) -> (data float32 bytes, indices int32 bytes, indptr int64 bytes) */
+/* transform(texts: list[bytes]) -> (data float32 bytes, indices int64 bytes, indptr int64 bytes); releases the GIL */
 static PyObject *Featurizer_transform(Featurizer *f, PyObject *arg) {
     if (!PyList_Check(arg)) { PyErr_SetString(PyExc_TypeError, "expected a list of bytes"); return NULL; }
     if (!f->tslots) { PyErr_SetString(PyExc_RuntimeError, "featurizer not initialised"); return NULL; }
-    Py_ssize_t n = PyList_GET_SIZE(arg);
+    /* a tuple copy keeps every bytes object alive while the GIL is released */
+    PyObject *items = PyList_AsTuple(arg);
+    if (!items) return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(items);
+    for (Py_ssize_t d = 0; d < n; d++) {
+        if (!PyBytes_Check(PyTuple_GET_ITEM(items, d))) {
+            Py_DECREF(items);
+            PyErr_SetString(PyExc_TypeError, "texts must be bytes");
+            return NULL;
+        }
+    }
     Buf data = {0}, ind = {0}, cnt = {0}, tok = {0}, tfb = {0};
-    int64_t *indptr = PyMem_Malloc(sizeof(int64_t) * (n + 1));
+    int64_t *indptr = PyMem_RawMalloc(sizeof(int64_t) * (n + 1));
     PyObject *result = NULL;
-    if (!indptr) return PyErr_NoMemory();
+    int oom = 0;
+    if (!indptr) { Py_DECREF(items); return PyErr_NoMemory(); }
     indptr[0] = 0;
     int64_t nnz = 0;
+    /* pure C from here to the end of the loop: other Python threads run meanwhile */
+    Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t d = 0; d < n; d++) {
-        PyObject *o = PyList_GET_ITEM(arg, d);
-        if (!PyBytes_Check(o)) { PyErr_SetString(PyExc_TypeError, "texts must be bytes"); goto fail; }
+        PyObject *o = PyTuple_GET_ITEM(items, d);
         const unsigned char *s = (const unsigned char *)PyBytes_AS_STRING(o);
         Py_ssize_t len = PyBytes_GET_SIZE(o);
         int64_t row_start = nnz;
@@ -217,7 +229,7 @@ static PyObject *Featurizer_transform(Featurizer *f, PyObject *arg) {
                             (s[i + 1] == 0x81 && s[i + 2] >= 0x80 && s[i + 2] <= 0xaf))) {
                     break;
                 }
-                if (buf_reserve(&tok, 1) < 0) goto fail;
+                if (buf_reserve(&tok, 1) < 0) goto nomem;
                 tok.p[tok.len++] = (!f->digits && b >= '1' && b <= '9') ? '0' : (char)b;
                 i++;
             }
@@ -230,7 +242,7 @@ static PyObject *Featurizer_transform(Featurizer *f, PyObject *arg) {
                 if (bad) break;
                 int64_t code = 0;
                 for (int m = k - 1; m >= 0; m--) code = code * f->base + prev[m] + 1;
-                if (buf_reserve(&ind, 8) < 0) goto fail;
+                if (buf_reserve(&ind, 8) < 0) goto nomem;
                 ((int64_t *)ind.p)[ind.len / 8] = code;
                 ind.len += 8;
             }
@@ -250,7 +262,7 @@ static PyObject *Featurizer_transform(Featurizer *f, PyObject *arg) {
         /* count repeated columns of this row with a small open-addressing table */
         int64_t occ = kept;
         uint64_t hs = table_size(occ > 0 ? occ : 1);
-        if (buf_reserve(&cnt, (Py_ssize_t)(sizeof(int64_t) * hs)) < 0) goto fail;
+        if (buf_reserve(&cnt, (Py_ssize_t)(sizeof(int64_t) * hs)) < 0) goto nomem;
         int64_t *slot = (int64_t *)cnt.p;  /* (col << 32) | count, -1 = empty */
         memset(slot, 0xff, sizeof(int64_t) * hs);
         int64_t *cols = codes;
@@ -264,7 +276,7 @@ static PyObject *Featurizer_transform(Featurizer *f, PyObject *arg) {
             }
         }
         /* write unique columns back in place, in slot order, with their counts in tf[] */
-        if (buf_reserve(&tfb, (Py_ssize_t)(sizeof(double) * (uniq + 1))) < 0) goto fail;
+        if (buf_reserve(&tfb, (Py_ssize_t)(sizeof(double) * (uniq + 1))) < 0) goto nomem;
         double *tf = (double *)tfb.p;
         int64_t w = 0;
         for (uint64_t h = 0; h < hs; h++) {
@@ -277,7 +289,7 @@ static PyObject *Featurizer_transform(Featurizer *f, PyObject *arg) {
         nnz = row_start + uniq;
         /* weights of this row */
         int64_t rn = nnz - row_start;
-        if (buf_reserve(&data, 4 * rn) < 0) goto fail;
+        if (buf_reserve(&data, 4 * rn) < 0) goto nomem;
         double ss = 0.0;
         for (int64_t k = 0; k < rn; k++) {
             double v = (f->sublinear ? 1.0 + log(tf[k]) : tf[k]) * f->idf[cols[k]];
@@ -288,10 +300,18 @@ static PyObject *Featurizer_transform(Featurizer *f, PyObject *arg) {
         data.len += 4 * rn;
         indptr[d + 1] = nnz;
     }
+    goto done_loop;
+nomem:
+    oom = 1;
+done_loop:
+    Py_END_ALLOW_THREADS
+    if (oom) { PyErr_NoMemory(); goto fail; }
     result = Py_BuildValue("(y#y#y#)", data.p ? data.p : "", (Py_ssize_t)(4 * nnz), ind.p ? ind.p : "",
                            (Py_ssize_t)(8 * nnz), (char *)indptr, (Py_ssize_t)(8 * (n + 1)));
 fail:
-    PyMem_Free(data.p); PyMem_Free(ind.p); PyMem_Free(cnt.p); PyMem_Free(tok.p); PyMem_Free(tfb.p); PyMem_Free(indptr);
+    PyMem_RawFree(data.p); PyMem_RawFree(ind.p); PyMem_RawFree(cnt.p); PyMem_RawFree(tok.p); PyMem_RawFree(tfb.p);
+    PyMem_RawFree(indptr);
+    Py_DECREF(items);
     return result;
 }
 

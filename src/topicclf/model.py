@@ -135,7 +135,36 @@ class TopicClassifier:
 
         Rows of flagged texts (empty, unsupported language, too short) are all zero.
         """
-        return self._score(*self.prepare(texts))
+        return self._run(texts)[3]
+
+    _PIPELINE_CHUNK = 512
+
+    def _run(self, texts: Iterable[str]):
+        """``(clean, langs, flags, scores)``. Big inputs go through in chunks, and the
+        scoring of one chunk overlaps the cleaning of the next: the n-gram C extension
+        releases the GIL, the cleaning is Python, so the two share the CPU well."""
+        if isinstance(texts, str):
+            raise TypeError("expected a list of texts, got a single str: wrap it in a list")
+        texts = texts if isinstance(texts, list) else list(texts)
+        step = self._PIPELINE_CHUNK
+        if len(texts) <= step:
+            clean, langs, flags = self.prepare(texts)
+            return clean, langs, flags, self._score(clean, langs, flags)
+        from concurrent.futures import ThreadPoolExecutor
+
+        clean, langs, flags, parts = [], [], [], []
+        with ThreadPoolExecutor(1, thread_name_prefix="topicclf-score") as ex:
+            for i in range(0, len(texts), step):
+                try:
+                    c, l, f = self.prepare(texts[i : i + step])
+                except TypeError as e:  # name the text by its index in the whole input
+                    raise TypeError(_shift_index(str(e), i)) from None
+                clean += c
+                langs += l
+                flags += f
+                parts.append(ex.submit(self._score, c, l, f))
+            P = np.vstack([p.result() for p in parts])
+        return clean, langs, flags, P
 
     def _score(self, clean, langs, flags) -> np.ndarray:
         P = np.zeros((len(clean), len(self.labels)))
@@ -160,13 +189,12 @@ class TopicClassifier:
 
     def predict(self, texts: Iterable[str]) -> list[list[str]]:
         """One list of labels per text (one label for a single-label model, ``[]`` if flagged)."""
-        clean, langs, flags = self.prepare(texts)
-        return self._labels_from(self._score(clean, langs, flags), flags, langs)
+        clean, langs, flags, P = self._run(texts)
+        return self._labels_from(P, flags, langs)
 
     def classify(self, texts: Iterable[str]) -> list[Prediction]:
         """Labels, per-label scores, language and flags for each text."""
-        clean, langs, flags = self.prepare(texts)
-        P = self._score(clean, langs, flags)
+        clean, langs, flags, P = self._run(texts)
         labels = self._labels_from(P, flags, langs)
         return [Prediction(l, {k: round(float(v), 6) for k, v in zip(self.labels, row)}, lang, f)
                 for l, row, lang, f in zip(labels, P, langs, flags)]
@@ -252,6 +280,13 @@ class TopicClassifier:
         pre = config.get("preprocessing", {})
         return cls(Pipeline([("features", vec), ("classifier", est)]), languages=config["languages"],
                    max_chars=pre.get("max_chars", 100_000), min_tokens=pre.get("min_tokens", 3), meta=config)
+
+
+def _shift_index(message: str, offset: int) -> str:
+    """``"text 3 is ..."`` from a chunk starting at ``offset`` -> ``"text {3 + offset} is ..."``."""
+    import re
+
+    return re.sub(r"^text (\d+)", lambda m: f"text {int(m.group(1)) + offset}", message)
 
 
 def available_models() -> list[str]:

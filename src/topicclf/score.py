@@ -66,7 +66,7 @@ __all__ = ["score_file", "ResumeError", "DEFAULT_BATCH_SIZE"]
 # Records per chunk, by model type. A chunk is the unit of work sent to a process and of
 # checkpointing: big enough to amortise the per-call cost (sparse matrix build, IPC), small
 # enough that a crash loses little and a few chunks in flight stay a few MB.
-DEFAULT_BATCH_SIZE = {"linear": 512, "transformer": 32}
+DEFAULT_BATCH_SIZE = {"linear": 2048, "transformer": 32}
 STATE_VERSION = 1
 _PART_RE = re.compile(r"^(\d{8})\.jsonl$")
 
@@ -192,8 +192,7 @@ def _score_chunk(clf, batch: list, fields=None) -> _Scored:
 
 
 def _predict(clf, texts: list[str]) -> list[tuple]:
-    clean, langs, flags = clf.prepare(texts)
-    P = clf._score(clean, langs, flags)
+    clean, langs, flags, P = clf._run(texts)  # big chunks: cleaning overlaps scoring
     labels = clf._labels_from(P, flags, langs)
     return list(zip(labels, P.round(6).tolist(), langs, flags))
 
@@ -239,8 +238,20 @@ def _map_ordered(jobs: Iterator[tuple[Any, list]], fields, spec, workers: int,
     reports a dead worker (e.g. killed by the OOM killer) instead of hanging.
     """
     if workers <= 1:
-        for job, batch in jobs:
-            yield job, _score_chunk(clf, batch, fields)
+        # one scoring thread: while it scores a chunk (the n-gram C extension releases the
+        # GIL), this thread reads and parses the next one and writes the previous one
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1, thread_name_prefix="topicclf-score") as ex:
+            pending: deque = deque()
+            for job, batch in jobs:
+                pending.append((job, ex.submit(_score_chunk, clf, batch, fields)))
+                if len(pending) >= 2:
+                    job0, fut = pending.popleft()
+                    yield job0, fut.result()
+            while pending:
+                job0, fut = pending.popleft()
+                yield job0, fut.result()
         return
     ctx = multiprocessing.get_context("spawn")  # no fork: safe with threads, same on every OS
     ex = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(spec, workers, os.getpid()))
