@@ -534,3 +534,15 @@ def test_ray_scorer(tmp_path, model, clf):
     assert got[-1]["flags"] == ["not_text"] and got[-1]["labels"] == []
     assert set(got[0]) == {"id", "labels", "lang", "flags", *("score_" + l for l in clf.labels)}
     assert len(pandas_rows) == len(rows) and "text" in pandas_rows[0]
+
+
+def test_title_without_body_gets_no_labels_and_a_flag(tmp_path, model):
+    rows = [{"id": "t", "title": "Cầu thủ ghi bàn thắng ở phút cuối trận chung kết", "text": ""},
+            {"id": "u", "title": "Cầu thủ ghi bàn", "text": "Đội tuyển bóng đá thắng trận chung kết tối qua"}]
+    src = tmp_path / "titles.jsonl"
+    src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "titles.out.jsonl"
+    score_file(src, out, model=model, title_field="title", progress=False)
+    got = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert got[0]["labels"] == [] and got[0]["flags"] == ["empty"]
+    assert got[1]["labels"] and got[1]["flags"] == []

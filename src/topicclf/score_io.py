@@ -253,7 +253,9 @@ class _Fields:
                 if surrogates and _SURROGATE_RE.search(title):
                     return Reject(index, position, id_,
                                   f"field {self.title!r} is not valid Unicode (a lone surrogate)")
-                if title:
+                # a title over an empty body is not an article: left out, the record is
+                # scored as empty text (no labels, flag "empty") instead of as a headline
+                if title and text.strip():
                     text = title + "\n" + text
             elif title is not None:
                 return Reject(index, position, id_, f"field {self.title!r} is {_json_kind(title)}, not text")
