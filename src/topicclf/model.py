@@ -18,7 +18,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -320,8 +319,3 @@ def load(name_or_path: str | Path | None = None) -> TopicClassifier:
         return TopicClassifier.load(root / name)
     raise FileNotFoundError(f"no model {name!r}: not a directory, and the shipped models are "
                             f"{available_models()}. Train one with `topicclf train` or pass its directory.")
-
-
-def prediction_json(p: Prediction, id_=None) -> str:
-    d = {"id": id_, **p.to_dict()}
-    return json.dumps(d, ensure_ascii=False)
