@@ -18,7 +18,6 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from .encoders import Encoder
 
-from .transformer import quantize_linear_layers
 
 __all__ = ["EmbeddingFeaturizer"]
 
@@ -33,6 +32,8 @@ class _WindowLimitedEncoder(Encoder):
         self.max_windows = max_windows
         self.quantized = bool(quantize)
         if self.quantized:
+            from .transformer import quantize_linear_layers  # here: transformer re-exports this module
+
             self.model = quantize_linear_layers(self.model).eval()
 
     def _key(self, text: str) -> str:

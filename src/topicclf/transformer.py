@@ -563,7 +563,16 @@ def _pad(seqs: Sequence[Sequence[int]], pad_id: int):
     return ids, mask
 
 
-# Training and embedding features live in their own modules; importing them from here keeps
-# ``from topicclf.transformer import train_transformer, EmbeddingFeaturizer`` working.
-from .embeddings import EmbeddingFeaturizer  # noqa: E402
-from .transformer_training import train_transformer, train_transformer_file  # noqa: E402
+# Training and embedding features live in their own modules, which import this one; lazy
+# attributes (PEP 562) keep ``from topicclf.transformer import train_transformer`` working
+# without an import cycle.
+def __getattr__(name: str):
+    if name in ("train_transformer", "train_transformer_file"):
+        from . import transformer_training
+
+        return getattr(transformer_training, name)
+    if name == "EmbeddingFeaturizer":
+        from .embeddings import EmbeddingFeaturizer
+
+        return EmbeddingFeaturizer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
