@@ -1,10 +1,21 @@
-"""Only the optional C extension lives here; everything else is in pyproject.toml.
+"""Only the optional C extensions live here; everything else is in pyproject.toml.
 
 `optional=True`: without a C compiler the install still succeeds and topicclf falls back
-to its NumPy implementation of the same features (slower, same numbers).
+to its pure-Python/NumPy implementations of the same functions (slower, same results):
+
+* ``topicclf._ngram``: the n-gram TF-IDF featurizer (features.py);
+* ``topicclf._textfast``: the common case of ``normalize`` (text.py);
+* ``topicclf._langscan``: the word/letter evidence count of ``detect_language`` (lang.py).
+
+``TOPICCLF_NO_EXT=1`` in the environment makes topicclf ignore all three.
 """
 
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("topicclf._ngram", ["src/topicclf/_ngram.c"], optional=True,
-                             extra_compile_args=["-O3"])])
+
+def ext(name: str) -> Extension:
+    return Extension(f"topicclf.{name}", [f"src/topicclf/{name}.c"], optional=True,
+                     extra_compile_args=["-O3"])
+
+
+setup(ext_modules=[ext("_ngram"), ext("_textfast"), ext("_langscan")])

@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -80,3 +82,21 @@ def test_c_extension_matches_numpy_path():
             vec._fast = None
             slow = vec.transform(docs)
             np.testing.assert_allclose(fast.toarray(), slow.toarray(), atol=1e-7)
+
+
+_ALPHABET = ("aAbBzZ09 .,\n\t\u00a0\u00ad\u00bf\u00c0\u00e0ĐđƠơƯưẠạỆệỸỹ\u0130\u03a3\u03c3\u03c2"
+             "\u2014\u2026\u206f\u2070\u0300\u0301\ud800\U0001f600中")
+
+
+@given(st.lists(st.text(alphabet=_ALPHABET, max_size=60), min_size=1, max_size=6))
+def test_c_extension_lowercases_str_like_python(docs):
+    """str goes to C unlowered: its lower-casing + UTF-8 must give the NumPy path's features."""
+    from topicclf import features
+
+    if features._ngram is None:
+        pytest.skip("the optional C extension is not built (no compiler at install time)")
+    vec = NgramVectorizer(ngram_range=(1, 2), min_df=1).fit(docs + ["x"])
+    fast = vec.transform(docs)
+    vec._fast = None
+    slow = vec.transform(docs)
+    np.testing.assert_allclose(fast.toarray(), slow.toarray(), atol=1e-7)

@@ -8,6 +8,11 @@
  * columns through a second hash table, and each row gets (sublinear) TF x IDF and an L2 norm.
  * Columns inside a row come out in hash order (CSR without sorted indices).
  *
+ * Texts come in as bytes (already lower-cased UTF-8) or as str, which is lower-cased and
+ * encoded here in one pass: the same bytes as str.lower().encode("utf-8", "surrogatepass")
+ * for every str without U+0130 or U+03A3, the two characters whose str.lower() is not the
+ * per-character simple mapping (features.py sends texts holding them as bytes).
+ *
  * No NumPy headers: arrays come in through the buffer protocol and go out as bytes.
  */
 #define PY_SSIZE_T_CLEAN
@@ -168,7 +173,36 @@ static int buf_reserve(Buf *b, Py_ssize_t extra) {
     return 0;
 }
 
-/* transform(texts: list[bytes]) -> (data float32 bytes, indices int64 bytes, indptr int64 bytes); releases the GIL */
+/* Simple lower-case mapping of U+0000-U+024F and U+1E00-U+1EFF (Latin, Vietnamese), filled at
+   import: the generic Py_UNICODE_TOLOWER lookup costs more than all the rest of the loop. */
+static Py_UCS4 lower_latin[0x250], lower_viet[0x100];
+
+static inline Py_UCS4 to_lower(Py_UCS4 c) {
+    if (c < 0x250) return lower_latin[c];
+    if (c - 0x1E00 < 0x100) return lower_viet[c - 0x1E00];
+    return Py_UNICODE_TOLOWER(c);
+}
+
+/* Lower-case and UTF-8-encode a str into b (surrogates as 3 bytes, like "surrogatepass"). */
+static int lower_utf8(Buf *b, int kind, const void *data, Py_ssize_t n) {
+    b->len = 0;
+    if (buf_reserve(b, 4 * n + 1) < 0) return -1;
+    unsigned char *o = (unsigned char *)b->p;
+    Py_ssize_t k = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = kind == PyUnicode_2BYTE_KIND ? ((const Py_UCS2 *)data)[i]
+                  : kind == PyUnicode_1BYTE_KIND ? ((const Py_UCS1 *)data)[i] : ((const Py_UCS4 *)data)[i];
+        c = to_lower(c);
+        if (c < 0x80) { o[k++] = (unsigned char)c; continue; }
+        if (c < 0x800) { o[k++] = 0xc0 | (c >> 6); o[k++] = 0x80 | (c & 0x3f); }
+        else if (c < 0x10000) { o[k++] = 0xe0 | (c >> 12); o[k++] = 0x80 | ((c >> 6) & 0x3f); o[k++] = 0x80 | (c & 0x3f); }
+        else { o[k++] = 0xf0 | (c >> 18); o[k++] = 0x80 | ((c >> 12) & 0x3f); o[k++] = 0x80 | ((c >> 6) & 0x3f); o[k++] = 0x80 | (c & 0x3f); }
+    }
+    b->len = k;
+    return 0;
+}
+
+/* transform(texts: list[bytes | str]) -> (data float32 bytes, indices int64 bytes, indptr int64 bytes); releases the GIL */
 static PyObject *Featurizer_transform(Featurizer *f, PyObject *arg) {
     if (!PyList_Check(arg)) { PyErr_SetString(PyExc_TypeError, "expected a list of bytes"); return NULL; }
     if (!f->tslots) { PyErr_SetString(PyExc_RuntimeError, "featurizer not initialised"); return NULL; }
@@ -177,13 +211,17 @@ static PyObject *Featurizer_transform(Featurizer *f, PyObject *arg) {
     if (!items) return NULL;
     Py_ssize_t n = PyTuple_GET_SIZE(items);
     for (Py_ssize_t d = 0; d < n; d++) {
-        if (!PyBytes_Check(PyTuple_GET_ITEM(items, d))) {
+        PyObject *o = PyTuple_GET_ITEM(items, d);
+        if (!PyBytes_Check(o) && !PyUnicode_Check(o)) {
             Py_DECREF(items);
-            PyErr_SetString(PyExc_TypeError, "texts must be bytes");
+            PyErr_SetString(PyExc_TypeError, "texts must be bytes or str");
             return NULL;
         }
+#if PY_VERSION_HEX < 0x030C0000
+        if (PyUnicode_Check(o) && PyUnicode_READY(o) < 0) { Py_DECREF(items); return NULL; }
+#endif
     }
-    Buf data = {0}, ind = {0}, cnt = {0}, tok = {0}, tfb = {0};
+    Buf data = {0}, ind = {0}, cnt = {0}, tok = {0}, tfb = {0}, low = {0};
     int64_t *indptr = PyMem_RawMalloc(sizeof(int64_t) * (n + 1));
     PyObject *result = NULL;
     int oom = 0;
@@ -194,8 +232,16 @@ static PyObject *Featurizer_transform(Featurizer *f, PyObject *arg) {
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t d = 0; d < n; d++) {
         PyObject *o = PyTuple_GET_ITEM(items, d);
-        const unsigned char *s = (const unsigned char *)PyBytes_AS_STRING(o);
-        Py_ssize_t len = PyBytes_GET_SIZE(o);
+        const unsigned char *s;
+        Py_ssize_t len;
+        if (PyBytes_Check(o)) {
+            s = (const unsigned char *)PyBytes_AS_STRING(o);
+            len = PyBytes_GET_SIZE(o);
+        } else {  /* str: reading its buffer needs no GIL, the tuple keeps it alive */
+            if (lower_utf8(&low, PyUnicode_KIND(o), PyUnicode_DATA(o), PyUnicode_GET_LENGTH(o)) < 0) goto nomem;
+            s = (const unsigned char *)low.p;
+            len = low.len;
+        }
         int64_t row_start = nnz;
         int64_t prev[3] = {-1, -1, -1};  /* ids of the last tokens, most recent first */
         int nprev = 0;
@@ -310,13 +356,14 @@ done_loop:
                            (Py_ssize_t)(8 * nnz), (char *)indptr, (Py_ssize_t)(8 * (n + 1)));
 fail:
     PyMem_RawFree(data.p); PyMem_RawFree(ind.p); PyMem_RawFree(cnt.p); PyMem_RawFree(tok.p); PyMem_RawFree(tfb.p);
+    PyMem_RawFree(low.p);
     PyMem_RawFree(indptr);
     Py_DECREF(items);
     return result;
 }
 
 static PyMethodDef Featurizer_methods[] = {
-    {"transform", (PyCFunction)Featurizer_transform, METH_O, "transform(list[bytes]) -> (data float32, indices int64, indptr int64) as bytes"},
+    {"transform", (PyCFunction)Featurizer_transform, METH_O, "transform(list[bytes | str]) -> (data float32, indices int64, indptr int64) as bytes"},
     {NULL}
 };
 
@@ -335,6 +382,8 @@ static PyTypeObject FeaturizerType = {
 static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_ngram", "C hot loop of topicclf.features", -1, NULL};
 
 PyMODINIT_FUNC PyInit__ngram(void) {
+    for (Py_UCS4 c = 0; c < 0x250; c++) lower_latin[c] = Py_UNICODE_TOLOWER(c);
+    for (Py_UCS4 c = 0; c < 0x100; c++) lower_viet[c] = Py_UNICODE_TOLOWER(c + 0x1E00);
     if (PyType_Ready(&FeaturizerType) < 0) return NULL;
     PyObject *m = PyModule_Create(&moduledef);
     if (!m) return NULL;

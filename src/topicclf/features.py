@@ -272,7 +272,11 @@ class NgramVectorizer(TransformerMixin, BaseEstimator):
 
     def _transform_batch(self, texts: list[str]) -> sp.csr_matrix:
         if self._fast is not None and self.norm in ("l2", None):
-            data, indices, indptr = self._fast.transform([t.lower().encode("utf-8", "surrogatepass") for t in texts])
+            # str goes to C as is (lower-cased there); the two characters whose str.lower()
+            # is not a per-character mapping (İ -> "i̇", final Σ -> ς) are lowered here
+            data, indices, indptr = self._fast.transform(
+                [t.lower().encode("utf-8", "surrogatepass") if "\u0130" in t or "\u03a3" in t else t
+                 for t in texts])
             # copies: arrays over bytes are read-only, and some sklearn solvers write to their input
             X = sp.csr_matrix((np.frombuffer(data, dtype=np.float32).astype(self.dtype),
                                np.frombuffer(indices, dtype=np.int64).copy(), np.frombuffer(indptr, dtype=np.int64).copy()),

@@ -32,18 +32,24 @@ from .serialization import ModelFileError, save_model_dir
 
 __all__ = ["EmbeddingTopicClassifier", "RoutedTopicClassifier", "embedding_model"]
 
-_FEATURIZER_KEYS = ("model", "max_length", "stride", "max_windows", "window_pooling", "prefix", "weight")
+_FEATURIZER_KEYS = ("model", "max_length", "stride", "max_windows", "window_pooling", "prefix", "weight",
+                    "quantize")
 
 
 def embedding_model(encoder: str = "multilingual-e5-small", *, languages: Sequence[str] = ("en",),
-                    max_windows: int | None = 2, stride: int | None = 508, C: float = 2.0, cv: int = 5,
+                    max_windows: int | None = 2, max_length: int = 512, stride: int | None = 508,
+                    quantize: bool = False, C: float = 2.0, cv: int = 5,
                     labels: Sequence[str] | None = None, seed: int = 0, name: str = "embedding",
                     cache_dir="auto") -> "EmbeddingTopicClassifier":
-    """An unfitted embedding model; fit it with ``.fit(texts, labels)``."""
+    """An unfitted embedding model; fit it with ``.fit(texts, labels)``.
+
+    ``max_windows`` windows of ``max_length`` tokens are embedded per article (``stride`` apart);
+    ``quantize=True`` runs the encoder with dynamic int8 linear layers (about 1.3x faster on CPU).
+    """
     from .embeddings import EmbeddingFeaturizer
 
-    feat = EmbeddingFeaturizer(encoder, max_length=512, stride=stride, max_windows=max_windows,
-                               batch_size=8, cache_dir=cache_dir)
+    feat = EmbeddingFeaturizer(encoder, max_length=max_length, stride=stride, max_windows=max_windows,
+                               quantize=quantize, batch_size=8, cache_dir=cache_dir)
     est = LinearTopicClassifier(C=C, cv=cv, labels=list(labels) if labels else None, random_state=seed)
     return EmbeddingTopicClassifier(Pipeline([("features", feat), ("classifier", est)]),
                                     languages=languages, meta={"name": name, "seed": seed})
