@@ -43,6 +43,25 @@ def test_pipeline_outputs(tiny_model):
         clf.predict("a str")
 
 
+def test_threads_do_not_change_results(tiny_model, tiny_sets):
+    """Over 512 texts, chunks are scored on n_jobs threads: same output for 1 and 3 threads."""
+    texts, _ = tiny_sets
+    big = [f"{t} {i}" for i in range(100) for t in texts] + ["", "Hello there my friend"] * 40
+    assert len(big) > 2 * topicclf.TopicClassifier._PIPELINE_CHUNK
+    clf = topicclf.load(tiny_model)
+    clf.n_jobs = 1
+    one = clf.classify(big)
+    clf.n_jobs = 3
+    assert clf.classify(big) == one
+    assert clf._score_threads() == 3
+    clf.n_jobs = None
+    assert 1 <= clf._score_threads() <= 4
+    for bad in (0, -1, 1.5, True):
+        clf.n_jobs = bad
+        with pytest.raises(ValueError, match="n_jobs"):
+            clf.predict(big)
+
+
 def test_truncation_flag(tiny_model):
     clf = topicclf.load(tiny_model)
     clf.max_chars = 200

@@ -6,7 +6,7 @@
  * punctuation blocks U+00A0-U+00BF and U+2000-U+206F separate tokens), tokens map to ids
  * through a hash table, n-grams to integer codes (code = code * base + id + 1), codes to
  * columns through a second hash table, and each row gets (sublinear) TF x IDF and an L2 norm.
- * Columns inside a row come out in hash order (CSR without sorted indices).
+ * Columns inside a row come out in first-occurrence order (CSR without sorted indices).
  *
  * Texts come in as bytes (already lower-cased UTF-8) or as str, which is lower-cased and
  * encoded here in one pass: the same bytes as str.lower().encode("utf-8", "surrogatepass")
@@ -23,6 +23,7 @@
 
 typedef struct { uint64_t h; int32_t id; int32_t len; } TokSlot;
 typedef struct { int64_t code; int64_t col; } CodeSlot;
+typedef struct { Py_ssize_t start, len; uint64_t h; } Span;  /* one token of a text */
 
 typedef struct {
     PyObject_HEAD
@@ -69,8 +70,7 @@ static void Featurizer_dealloc(Featurizer *self) {
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-static int32_t token_id(Featurizer *f, const char *s, Py_ssize_t n) {
-    uint64_t hv = fnv1a(s, n);
+static int32_t token_id_h(const Featurizer *f, const char *s, Py_ssize_t n, uint64_t hv) {
     uint64_t h = hv & f->tmask;
     for (;;) {
         TokSlot *t = &f->tslots[h];
@@ -102,7 +102,7 @@ static int Featurizer_init(Featurizer *self, PyObject *args, PyObject *kw) {
     int rc = -1;
     Py_ssize_t ntok = PyList_GET_SIZE(tokens);
     int64_t nfeat = codes.len / 8;
-    if (codes.len % 8 || idf.len != nfeat * 8 || lo < 1 || hi < lo || hi > 3) {
+    if (codes.len % 8 || idf.len != nfeat * 8 || lo < 1 || hi < lo || hi > 3 || nfeat >= INT32_MAX) {
         PyErr_SetString(PyExc_ValueError, "inconsistent featurizer arrays");
         goto done;
     }
@@ -123,6 +123,7 @@ static int Featurizer_init(Featurizer *self, PyObject *args, PyObject *kw) {
     self->idf = PyMem_Malloc(sizeof(double) * (nfeat + 1));
     uint64_t cs = table_size(nfeat);
     self->cmask = cs - 1;
+    const int64_t *cp = (const int64_t *)codes.buf;
     self->cslots = PyMem_Malloc(sizeof(CodeSlot) * cs);
     if (!self->tokbuf || !self->tokoff || !self->tslots || !self->unicol || !self->idf || !self->cslots) {
         PyErr_NoMemory(); goto done;
@@ -141,7 +142,6 @@ static int Featurizer_init(Featurizer *self, PyObject *args, PyObject *kw) {
         self->tslots[h].h = hv; self->tslots[h].id = (int32_t)i; self->tslots[h].len = (int32_t)n;
     }
     for (Py_ssize_t i = 0; i <= ntok; i++) self->unicol[i] = -1;
-    const int64_t *cp = (const int64_t *)codes.buf;
     int64_t base = self->base;
     for (int64_t j = 0; j < nfeat; j++) {
         int64_t c = cp[j];
@@ -176,6 +176,7 @@ static int buf_reserve(Buf *b, Py_ssize_t extra) {
 /* Simple lower-case mapping of U+0000-U+024F and U+1E00-U+1EFF (Latin, Vietnamese), filled at
    import: the generic Py_UNICODE_TOLOWER lookup costs more than all the rest of the loop. */
 static Py_UCS4 lower_latin[0x250], lower_viet[0x100];
+static double sublog[64];  /* 1 + log(k), the sublinear term frequency of a count k */
 
 static inline Py_UCS4 to_lower(Py_UCS4 c) {
     if (c < 0x250) return lower_latin[c];
@@ -221,7 +222,8 @@ static PyObject *Featurizer_transform(Featurizer *f, PyObject *arg) {
         if (PyUnicode_Check(o) && PyUnicode_READY(o) < 0) { Py_DECREF(items); return NULL; }
 #endif
     }
-    Buf data = {0}, ind = {0}, cnt = {0}, tok = {0}, tfb = {0}, low = {0};
+    Buf data = {0}, ind = {0}, cnt = {0}, spn = {0}, tfb = {0}, low = {0};
+    uint64_t cnt_size = 0;  /* slots in cnt */
     int64_t *indptr = PyMem_RawMalloc(sizeof(int64_t) * (n + 1));
     PyObject *result = NULL;
     int oom = 0;
@@ -242,13 +244,23 @@ static PyObject *Featurizer_transform(Featurizer *f, PyObject *arg) {
             s = (const unsigned char *)low.p;
             len = low.len;
         }
+        if (!f->digits) {  /* digits 1-9 read as 0: on a private copy of the text */
+            if (s != (const unsigned char *)low.p) {
+                low.len = 0;
+                if (buf_reserve(&low, len + 1) < 0) goto nomem;
+                memcpy(low.p, s, len);
+                s = (const unsigned char *)low.p;
+            }
+            for (Py_ssize_t k = 0; k < len; k++)
+                if (low.p[k] >= '1' && low.p[k] <= '9') low.p[k] = '0';
+        }
         int64_t row_start = nnz;
-        int64_t prev[3] = {-1, -1, -1};  /* ids of the last tokens, most recent first */
-        int nprev = 0;
+        /* pass 1: token spans and their hashes, prefetching each token's slot, so that the
+           lookups of pass 2 find them in cache instead of waiting on each miss in turn */
+        spn.len = 0;
         Py_ssize_t i = 0;
         for (;;) {
-            /* skip separators */
-            while (i < len) {
+            while (i < len) {  /* skip separators */
                 unsigned char b = s[i];
                 if (b < 0x80) {
                     if ((b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z')) break;
@@ -262,8 +274,8 @@ static PyObject *Featurizer_transform(Featurizer *f, PyObject *arg) {
                 } else break;
             }
             if (i >= len) break;
-            /* read one token into tok (digits mapped to '0' when asked) */
-            tok.len = 0;
+            Py_ssize_t t0 = i;
+            uint64_t hv = 1469598103934665603ULL;  /* FNV-1a, as fnv1a() */
             while (i < len) {
                 unsigned char b = s[i];
                 if (b < 0x80) {
@@ -275,24 +287,36 @@ static PyObject *Featurizer_transform(Featurizer *f, PyObject *arg) {
                             (s[i + 1] == 0x81 && s[i + 2] >= 0x80 && s[i + 2] <= 0xaf))) {
                     break;
                 }
-                if (buf_reserve(&tok, 1) < 0) goto nomem;
-                tok.p[tok.len++] = (!f->digits && b >= '1' && b <= '9') ? '0' : (char)b;
+                hv ^= b; hv *= 1099511628211ULL;
                 i++;
             }
-            int64_t id = token_id(f, tok.p, tok.len);
+            if (buf_reserve(&spn, sizeof(Span)) < 0) goto nomem;
+            Span *sp = (Span *)(spn.p + spn.len);
+            sp->start = t0; sp->len = i - t0; sp->h = hv;
+            spn.len += sizeof(Span);
+            __builtin_prefetch(&f->tslots[hv & f->tmask]);
+        }
+        /* pass 2: token ids, then n-gram codes */
+        Py_ssize_t nspan = spn.len / (Py_ssize_t)sizeof(Span);
+        if (buf_reserve(&ind, 8 * (f->hi - f->lo + 1) * (nspan + 1)) < 0) goto nomem;
+        int64_t *out = (int64_t *)ind.p + ind.len / 8;
+        int64_t prev[3] = {-1, -1, -1};  /* ids of the last tokens, most recent first */
+        int nprev = 0;
+        for (Py_ssize_t k = 0; k < nspan; k++) {
+            const Span *sp = (const Span *)spn.p + k;
+            int64_t id = token_id_h(f, (const char *)s + sp->start, sp->len, sp->h);
             prev[2] = prev[1]; prev[1] = prev[0]; prev[0] = id;
             if (nprev < 3) nprev++;
-            for (int k = f->lo; k <= f->hi && k <= nprev; k++) {
+            for (int g = f->lo; g <= f->hi && g <= nprev; g++) {
                 int bad = 0;
-                for (int m = 0; m < k; m++) bad |= prev[m] < 0;
+                for (int m = 0; m < g; m++) bad |= prev[m] < 0;
                 if (bad) break;
                 int64_t code = 0;
-                for (int m = k - 1; m >= 0; m--) code = code * f->base + prev[m] + 1;
-                if (buf_reserve(&ind, 8) < 0) goto nomem;
-                ((int64_t *)ind.p)[ind.len / 8] = code;
-                ind.len += 8;
+                for (int m = g - 1; m >= 0; m--) code = code * f->base + prev[m] + 1;
+                *out++ = code;
             }
         }
+        ind.len = (char *)out - ind.p;
         /* codes -> columns: prefetch every slot first so the cache misses overlap */
         int64_t *codes = (int64_t *)ind.p + row_start;
         int64_t ncodes = ind.len / 8 - row_start;
@@ -302,34 +326,40 @@ static PyObject *Featurizer_transform(Featurizer *f, PyObject *arg) {
         for (int64_t k = 0; k < ncodes; k++) {
             int64_t c = codes[k];
             int64_t col = c < f->base ? f->unicol[c - 1] : code_col(f, c);
-            if (col >= 0) codes[kept++] = col;
+            if (col >= 0) { codes[kept++] = col; __builtin_prefetch(&f->idf[col]); }
         }
         ind.len = 8 * (row_start + kept);
-        /* count repeated columns of this row with a small open-addressing table */
+        /* count repeated columns of this row with an open-addressing table that stays empty
+           between rows: only the slots a row used are cleared, in insertion order */
         int64_t occ = kept;
-        uint64_t hs = table_size(occ > 0 ? occ : 1);
-        if (buf_reserve(&cnt, (Py_ssize_t)(sizeof(int64_t) * hs)) < 0) goto nomem;
+        uint64_t need = table_size(occ > 0 ? occ : 1);
+        if (need > cnt_size) {
+            cnt.len = 0;
+            if (buf_reserve(&cnt, (Py_ssize_t)(sizeof(int64_t) * need)) < 0) goto nomem;
+            memset(cnt.p, 0xff, sizeof(int64_t) * need);
+            cnt_size = need;
+        }
+        uint64_t hmask = cnt_size - 1;
         int64_t *slot = (int64_t *)cnt.p;  /* (col << 32) | count, -1 = empty */
-        memset(slot, 0xff, sizeof(int64_t) * hs);
+        if (buf_reserve(&tfb, (Py_ssize_t)((sizeof(double) + sizeof(uint64_t)) * (occ + 1))) < 0) goto nomem;
+        uint64_t *used = (uint64_t *)tfb.p + (occ + 1);  /* slots in first-use order */
         int64_t *cols = codes;
         int64_t uniq = 0;
         for (int64_t k = 0; k < occ; k++) {
-            uint64_t h = mix64((uint64_t)cols[k]) & (hs - 1);
+            uint64_t h = mix64((uint64_t)cols[k]) & hmask;
             for (;;) {
-                if (slot[h] < 0) { slot[h] = ((int64_t)cols[k] << 32) | 1; uniq++; break; }
+                if (slot[h] < 0) { slot[h] = ((int64_t)cols[k] << 32) | 1; used[uniq++] = h; break; }
                 if ((slot[h] >> 32) == cols[k]) { slot[h]++; break; }
-                h = (h + 1) & (hs - 1);
+                h = (h + 1) & hmask;
             }
         }
-        /* write unique columns back in place, in slot order, with their counts in tf[] */
-        if (buf_reserve(&tfb, (Py_ssize_t)(sizeof(double) * (uniq + 1))) < 0) goto nomem;
+        /* unique columns back in place, in first-occurrence order, with their counts in tf[] */
         double *tf = (double *)tfb.p;
-        int64_t w = 0;
-        for (uint64_t h = 0; h < hs; h++) {
-            if (slot[h] < 0) continue;
-            cols[w] = slot[h] >> 32;
-            tf[w] = (double)(slot[h] & 0xffffffff);
-            w++;
+        for (int64_t w = 0; w < uniq; w++) {
+            int64_t v = slot[used[w]];
+            cols[w] = v >> 32;
+            tf[w] = (double)(v & 0xffffffff);
+            slot[used[w]] = -1;
         }
         ind.len = 8 * (row_start + uniq);
         nnz = row_start + uniq;
@@ -338,7 +368,8 @@ static PyObject *Featurizer_transform(Featurizer *f, PyObject *arg) {
         if (buf_reserve(&data, 4 * rn) < 0) goto nomem;
         double ss = 0.0;
         for (int64_t k = 0; k < rn; k++) {
-            double v = (f->sublinear ? 1.0 + log(tf[k]) : tf[k]) * f->idf[cols[k]];
+            double t = tf[k];  /* most counts are small: 1 + log(t) from a table */
+            double v = (f->sublinear ? (t < 64 ? sublog[(int)t] : 1.0 + log(t)) : t) * f->idf[cols[k]];
             tf[k] = v; ss += v * v;
         }
         double scale = (f->l2 && ss > 0) ? 1.0 / sqrt(ss) : 1.0;
@@ -352,10 +383,16 @@ nomem:
 done_loop:
     Py_END_ALLOW_THREADS
     if (oom) { PyErr_NoMemory(); goto fail; }
-    result = Py_BuildValue("(y#y#y#)", data.p ? data.p : "", (Py_ssize_t)(4 * nnz), ind.p ? ind.p : "",
-                           (Py_ssize_t)(8 * nnz), (char *)indptr, (Py_ssize_t)(8 * (n + 1)));
+    /* bytearrays, so NumPy views of them are writable and scipy takes them without a copy;
+       column indices as int32 (scipy's own index type for these sizes) */
+    for (int64_t k = 0; k < nnz; k++) ((int32_t *)ind.p)[k] = (int32_t)((int64_t *)ind.p)[k];
+    PyObject *bd = PyByteArray_FromStringAndSize(data.p ? data.p : "", (Py_ssize_t)(4 * nnz));
+    PyObject *bi = PyByteArray_FromStringAndSize(ind.p ? ind.p : "", (Py_ssize_t)(4 * nnz));
+    PyObject *bp = PyByteArray_FromStringAndSize((char *)indptr, (Py_ssize_t)(8 * (n + 1)));
+    if (bd && bi && bp) result = PyTuple_Pack(3, bd, bi, bp);
+    Py_XDECREF(bd); Py_XDECREF(bi); Py_XDECREF(bp);
 fail:
-    PyMem_RawFree(data.p); PyMem_RawFree(ind.p); PyMem_RawFree(cnt.p); PyMem_RawFree(tok.p); PyMem_RawFree(tfb.p);
+    PyMem_RawFree(data.p); PyMem_RawFree(ind.p); PyMem_RawFree(cnt.p); PyMem_RawFree(spn.p); PyMem_RawFree(tfb.p);
     PyMem_RawFree(low.p);
     PyMem_RawFree(indptr);
     Py_DECREF(items);
@@ -363,7 +400,7 @@ fail:
 }
 
 static PyMethodDef Featurizer_methods[] = {
-    {"transform", (PyCFunction)Featurizer_transform, METH_O, "transform(list[bytes | str]) -> (data float32, indices int64, indptr int64) as bytes"},
+    {"transform", (PyCFunction)Featurizer_transform, METH_O, "transform(list[bytes | str]) -> (data float32, indices int32, indptr int64) as bytearrays"},
     {NULL}
 };
 
@@ -383,6 +420,7 @@ static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_ngram", "C hot l
 
 PyMODINIT_FUNC PyInit__ngram(void) {
     for (Py_UCS4 c = 0; c < 0x250; c++) lower_latin[c] = Py_UNICODE_TOLOWER(c);
+    for (int k = 1; k < 64; k++) sublog[k] = 1.0 + log((double)k);
     for (Py_UCS4 c = 0; c < 0x100; c++) lower_viet[c] = Py_UNICODE_TOLOWER(c + 0x1E00);
     if (PyType_Ready(&FeaturizerType) < 0) return NULL;
     PyObject *m = PyModule_Create(&moduledef);

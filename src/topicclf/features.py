@@ -277,11 +277,13 @@ class NgramVectorizer(TransformerMixin, BaseEstimator):
             data, indices, indptr = self._fast.transform(
                 [t.lower().encode("utf-8", "surrogatepass") if "\u0130" in t or "\u03a3" in t else t
                  for t in texts])
-            # copies: arrays over bytes are read-only, and some sklearn solvers write to their input
-            X = sp.csr_matrix((np.frombuffer(data, dtype=np.float32).astype(self.dtype),
-                               np.frombuffer(indices, dtype=np.int64).copy(), np.frombuffer(indptr, dtype=np.int64).copy()),
+            # writable arrays over the C buffers; int32 indices are used as they are
+            indptr = np.frombuffer(indptr, dtype=np.int64)
+            X = sp.csr_matrix((np.frombuffer(data, dtype=np.float32).astype(self.dtype, copy=False),
+                               np.frombuffer(indices, dtype=np.int32),
+                               indptr.astype(np.int32) if indptr[-1] < 2**31 else indptr),
                               shape=(len(texts), len(self.codes_)))
-            X.has_sorted_indices = False  # columns come in hash-table order
+            X.has_sorted_indices = False  # columns come in first-occurrence order
             return X
         docs = [_syllable_bytes(t, self.digits) for t in texts]
         n_docs = len(docs)

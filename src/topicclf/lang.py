@@ -12,12 +12,18 @@ Language(lang='und', confidence=0.0)
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from itertools import filterfalse
 from typing import NamedTuple
+
+try:  # the optional C extension (setup.py): same counts as _latin_scores_py, faster
+    from . import _langscan
+except ImportError:  # no compiler at install time
+    _langscan = None
 
 __all__ = ["Language", "detect_language", "detect_languages"]
 
@@ -45,9 +51,12 @@ _SCRIPTS: tuple[tuple[str, str], ...] = (
     ("el", "\u0370-\u03ff\u1f00-\u1fff"),
     ("he", "\u0590-\u05ff"),
 )
+
+
 _SCRIPT_RES = tuple((code, re.compile(f"[{ranges}]")) for code, ranges in _SCRIPTS)
 _NON_LATIN_RE = re.compile("[" + "".join(r for _, r in _SCRIPTS) + "]")
-_LATIN_LETTER_RE = re.compile("[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
+# Latin letters: Latin-1 to Latin Extended-B and Latin Extended Additional, less × and ÷
+_LATIN_LETTER_RE = re.compile("[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff]")
 _ANY_LETTER_RE = re.compile(r"[^\W\d_]")
 
 # --------------------------------------------------------------------------------------------
@@ -57,6 +66,7 @@ _ANY_LETTER_RE = re.compile(r"[^\W\d_]")
 # vowels with a tone mark below/hook/tilde in U+1EA0..U+1EF9); â, ê, ô, à, é... are shared
 # with French/Portuguese and are not here.
 _VI_DISTINCT_RE = re.compile("[ăđơưĩũĂĐƠƯĨŨ\u1ea0-\u1ef9]")
+_VI_DISTINCT = "ăđơưĩũĂĐƠƯĨŨ" + "".join(map(chr, range(0x1EA0, 0x1EFA)))  # the same, listed
 
 # Punctuation glued to words ("nay," "year.") is split off before counting words; only the
 # most frequent marks, each str.replace is a fast C loop.
@@ -186,8 +196,11 @@ def _vi_letters(s: str) -> int:
     return len(_VI_DISTINCT_RE.findall(s))
 
 
-def _latin_scores(head: str) -> dict[str, float]:
-    """Evidence count per Latin-script language (see :func:`detect_language`)."""
+def _latin_scores_py(head: str) -> dict[str, float]:
+    """Evidence count per Latin-script language (see :func:`detect_language`).
+
+    The reference implementation; :func:`_latin_scores_c` gives the same dict, faster.
+    """
     for mark in _GLUE:
         if mark in head:
             head = head.replace(mark, " ")
@@ -204,6 +217,56 @@ def _latin_scores(head: str) -> dict[str, float]:
         n_cap = _vi_letters(" ".join(filterfalse(str.islower, tokens)))
         scores["vi"] += n_vi - n_cap + _TITLE_WEIGHT * n_cap
     return scores
+
+
+# The C scanner (topicclf._langscan) counts, in one pass over the text, the words of each
+# language (a word's languages as a bit mask, bit i for _LANGS[i]) and the Vietnamese-only
+# letters, all of them and those in tokens that are not str.islower(); it also tells whether a
+# text has a character of _NON_LATIN_RE, and whether it is surely NFC. Same results as the
+# Python code, which TOPICCLF_NO_EXT=1 keeps.
+_LANGS = tuple(_LEXICONS)
+# Characters that are NFC wherever they stand: ASCII, and the starters (combining class 0) of
+# the Latin, punctuation and currency blocks that are NFC on their own (not U+2000, U+2001);
+# none of them composes with the character before it (NFC_Quick_Check=Maybe: checked by
+# tests/test_lang_fast.py). Text made of them needs no unicodedata.is_normalized.
+_NFC_SAFE = "".join(
+    c for r in (range(0x250), range(0x1E00, 0x1F00), range(0x2000, 0x2070), range(0x20A0, 0x20C1))
+    for c in map(chr, r) if not unicodedata.combining(c) and unicodedata.is_normalized("NFC", c))
+
+
+def _new_scanner() -> _langscan.Scanner:
+    return _langscan.Scanner(
+        {w: sum(1 << _LANGS.index(c) for c in _KEY_CODES[key]) for w, key in _WORD_KEY.items()},
+        _LANGS, "".join(_GLUE), _VI_DISTINCT,
+        "".join(r[k] + r[k + 2] for _, r in _SCRIPTS for k in range(0, len(r), 3)),  # "a-b..."
+        _NFC_SAFE)
+
+
+def _latin_scores_c(head: str) -> dict[str, float]:
+    """:func:`_latin_scores_py` through the C scanner (the same dict)."""
+    scores, n_vi, n_cap = _SCANNER.scan(head)
+    if n_vi:
+        scores["vi"] += n_vi - n_cap + _TITLE_WEIGHT * n_cap
+    return scores
+
+
+def _has_non_latin_py(text: str) -> bool:
+    return _NON_LATIN_RE.search(text) is not None
+
+
+def _use_scanner(scanner: _langscan.Scanner | None) -> None:
+    """Count with ``scanner`` from now on, or with the Python code if None."""
+    global _SCANNER, _latin_scores, _has_non_latin, _surely_nfc
+    _SCANNER = scanner
+    if scanner is None:  # str.isascii: ASCII text is NFC
+        _latin_scores, _has_non_latin, _surely_nfc = (
+            _latin_scores_py, _has_non_latin_py, str.isascii)
+    else:
+        _latin_scores, _has_non_latin, _surely_nfc = (
+            _latin_scores_c, scanner.has_mark, scanner.surely_nfc)
+
+
+_use_scanner(_new_scanner() if _langscan and os.environ.get("TOPICCLF_NO_EXT") != "1" else None)
 
 
 def _decide(head: str, final: bool) -> Language | None:
@@ -262,7 +325,8 @@ def detect_language(text: str) -> Language:
     if not isinstance(text, str):
         raise TypeError(f"detect_language() expects str, got {type(text).__name__}")
     head = text[:HEAD_CHARS]
-    if not unicodedata.is_normalized("NFC", head):  # NFD Vietnamese would hide its letters
+    # NFD Vietnamese would hide its letters
+    if not (_surely_nfc(head) or unicodedata.is_normalized("NFC", head)):
         head = unicodedata.normalize("NFC", head)
     if not _ANY_LETTER_RE.search(head):
         return Language("und", 0.0)
@@ -270,11 +334,11 @@ def detect_language(text: str) -> Language:
     if len(head) > _FIRST_STEP:
         cut = head.rfind(" ", 0, _FIRST_STEP)
         step = head[: cut if cut > 0 else _FIRST_STEP]
-        if not _NON_LATIN_RE.search(step):
+        if not _has_non_latin(step):
             found = _decide(step, final=False)
             if found is not None:
                 return found
-    if _NON_LATIN_RE.search(head):
+    if _has_non_latin(head):
         found = _detect_script(head)
         if found is not None:
             return found

@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -59,15 +60,20 @@ class TopicClassifier:
     max_chars : longer texts are cut to their first ``max_chars`` characters (flag ``truncated``)
     min_tokens : texts with fewer syllables get no labels (flag ``too_short``)
     meta : the rest of ``config.json`` (name, training data hashes, metrics, ...)
+    n_jobs : threads that score chunks of a big input (over 512 texts) while the calling
+        thread cleans the next ones; ``None`` = one per core, at most 4. Results do not depend
+        on it. Set it to 1 where processes already share the cores (``topicclf score
+        --workers`` does). Models whose scoring runs torch always use one.
     """
 
     def __init__(self, pipeline, languages: Sequence[str] = ("vi", "en"), max_chars: int = 100_000,
-                 min_tokens: int = 3, meta: dict | None = None):
+                 min_tokens: int = 3, meta: dict | None = None, n_jobs: int | None = None):
         self.pipeline = pipeline
         self.languages = list(languages)
         self.max_chars = max_chars
         self.min_tokens = min_tokens
         self.meta = dict(meta or {})
+        self.n_jobs = n_jobs
 
     # -- properties -----------------------------------------------------------
     @property
@@ -137,11 +143,23 @@ class TopicClassifier:
         return self._run(texts)[3]
 
     _PIPELINE_CHUNK = 512
+    _THREAD_SAFE_SCORING = True  # False where _score runs torch (which has its own threads)
+
+    def _score_threads(self) -> int:
+        if not self._THREAD_SAFE_SCORING:
+            return 1
+        n = getattr(self, "n_jobs", None)
+        if n is None:
+            n = min(4, os.cpu_count() or 1)
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"n_jobs must be a positive int or None, got {n!r}")
+        return n
 
     def _run(self, texts: Iterable[str]):
-        """``(clean, langs, flags, scores)``. Big inputs go through in chunks, and the
-        scoring of one chunk overlaps the cleaning of the next: the n-gram C extension
-        releases the GIL, the cleaning is Python, so the two share the CPU well."""
+        """``(clean, langs, flags, scores)``. Big inputs go through in chunks: the calling
+        thread cleans chunk after chunk while ``n_jobs`` threads score them. Cleaning and the
+        n-gram features are C that either is short (cleaning) or releases the GIL (features),
+        so the threads run on separate cores."""
         if isinstance(texts, str):
             raise TypeError("expected a list of texts, got a single str: wrap it in a list")
         texts = texts if isinstance(texts, list) else list(texts)
@@ -152,7 +170,7 @@ class TopicClassifier:
         from concurrent.futures import ThreadPoolExecutor
 
         clean, langs, flags, parts = [], [], [], []
-        with ThreadPoolExecutor(1, thread_name_prefix="topicclf-score") as ex:
+        with ThreadPoolExecutor(self._score_threads(), thread_name_prefix="topicclf-score") as ex:
             for i in range(0, len(texts), step):
                 try:
                     c, l, f = self.prepare(texts[i : i + step])

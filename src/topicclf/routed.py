@@ -58,6 +58,8 @@ def embedding_model(encoder: str = "multilingual-e5-small", *, languages: Sequen
 class EmbeddingTopicClassifier(TopicClassifier):
     """Encoder embeddings + a calibrated linear head, behind the usual pipeline gate."""
 
+    _THREAD_SAFE_SCORING = False  # torch has its own threads
+
     def fit(self, texts: Sequence[str], labels) -> "EmbeddingTopicClassifier":
         clean, _, _ = self.prepare(texts)
         self.pipeline.fit(clean, labels)
@@ -110,6 +112,8 @@ class EmbeddingTopicClassifier(TopicClassifier):
 
 class RoutedTopicClassifier(TopicClassifier):
     """One model per language behind one interface; all routes share one label list."""
+
+    _THREAD_SAFE_SCORING = False  # a route may run torch
 
     def __init__(self, routes: dict[str, TopicClassifier], meta: dict | None = None):
         labels = {tuple(m.labels) for m in routes.values()}

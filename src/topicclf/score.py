@@ -207,6 +207,7 @@ def _init_worker(spec, processes: int, parent: int) -> None:
     _exit_with_parent(parent)
     global _WORKER_MODEL
     _WORKER_MODEL = _load(spec)
+    _WORKER_MODEL.n_jobs = 1  # the worker processes share the cores already
     if "torch" in sys.modules:  # a transformer: share the cores instead of oversubscribing them
         import torch
 

@@ -261,6 +261,30 @@ def _clean_lines(s: str) -> str:
     return "\n".join(out)
 
 
+# --------------------------------------------------------------------------------------------
+# The optional C fast path (setup.py): the common case of normalize, with the same result; it
+# returns None for texts that need the Python path below. It gets its rules from here.
+
+# Code points >= U+0300 that NFC leaves unchanged next to any neighbour, as it does every code
+# point below U+0300: canonical combining class 0, never decomposed, never the second half of
+# a composition (tests check this with unicodedata). Precomposed Vietnamese letters, dashes,
+# quotes, the ellipsis...: a text made of these needs no NFC pass. Others go to Python.
+_NFC_SAFE_RANGES = ((0x1E00, 0x1EFF), (0x2010, 0x2027), (0x2030, 0x205E))
+
+try:
+    from . import _textfast
+except ImportError:  # no compiler at install time
+    _textfast = None
+else:
+    _textfast.configure(_TABLE, _NFC_SAFE_RANGES, _TONE_MAP, _INITIALS, _LOOKS_HTML_RE.search,
+                        _BOILERPLATE, _BOILERPLATE_MAX, _MIN_DUP_LEN)
+_normalize_fast = (
+    _textfast.normalize_fast
+    if _textfast is not None and os.environ.get("TOPICCLF_NO_EXT") != "1"
+    else None
+)
+
+
 def normalize(text: str) -> str:
     """Clean one article: HTML, Unicode, Vietnamese tone marks, whitespace, scraped boilerplate.
 
@@ -300,6 +324,15 @@ def normalize(text: str) -> str:
             else ""
         )
         raise TypeError(f"normalize() expects str, got {type(text).__name__}{hint}")
+    if _normalize_fast is not None:
+        out = _normalize_fast(text)
+        if out is not None:
+            return out
+    return _normalize_py(text)
+
+
+def _normalize_py(text: str) -> str:
+    """:func:`normalize` in pure Python: the reference that the C fast path must match."""
     s = _clean_chars(text)
     # Entity decoding can reveal new markup ("&lt;p&gt;") or junk ("&#8203;"): iterate to a
     # fixed point. Each round that changes the text makes it strictly shorter, so this ends;

@@ -308,6 +308,8 @@ class TransformerTopicClassifier(TopicClassifier):
     languages, max_chars, min_tokens, meta : as for :class:`TopicClassifier`
     """
 
+    _THREAD_SAFE_SCORING = False  # torch has its own threads
+
     def __init__(self, model, tokenizer, labels: Sequence[str], multilabel: bool,
                  thresholds_by_pooling: dict[str, Sequence[float]] | None = None, *,
                  max_length: int = 256, stride: int | None = None, max_windows: int | None = None,

@@ -73,6 +73,7 @@ class TopicScorer:
 
         info = _model_info(model)
         self.model = _load(info.spec)
+        self.model.n_jobs = 1  # Ray runs one actor per CPU it reserved: no threads of our own
         self.labels = list(self.model.labels)
         self.text_field, self.id_field, self.title_field = text_field, id_field, title_field
         self.keep_columns = keep_columns
