@@ -70,6 +70,7 @@ def _init_worker(model: str) -> None:
     import topicclf
 
     _worker_model = topicclf.load(model)
+    _worker_model.n_jobs = 1  # the processes share the cores
 
 
 def _predict_chunk(texts):
@@ -123,10 +124,14 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     clf = topicclf.load(args.model)
     load_s = time.perf_counter() - t0
-    pred, rate = timed(lambda xs: clf.predict(xs), test_x, args.repeat)
-    acc = float(np.mean([p[0] == g if p else False for p, g in zip(pred, gold)]))
-    rows.append({"system": f"topicclf {clf.name}", "accuracy": acc, "docs_per_s": rate,
-                 "cpu_per_wall": cpu_ratio(lambda xs: clf.predict(xs), test_x[:5000]), "load_s": load_s})
+    # default: n_jobs = one scoring thread per core (at most 4); then a single scoring thread
+    for n_jobs in (None, 1):
+        clf.n_jobs = n_jobs
+        pred, rate = timed(lambda xs: clf.predict(xs), test_x, args.repeat)
+        acc = float(np.mean([p[0] == g if p else False for p, g in zip(pred, gold)]))
+        name = f"topicclf {clf.name}" + (f" (n_jobs={n_jobs})" if n_jobs else f" ({clf._score_threads()} threads, default)")
+        rows.append({"system": name, "accuracy": acc, "docs_per_s": rate,
+                     "cpu_per_wall": cpu_ratio(lambda xs: clf.predict(xs), test_x[:5000]), "load_s": load_s})
 
     if args.workers > 1:
         with ProcessPool(args.model, args.workers) as pool:

@@ -184,8 +184,24 @@ static inline Py_UCS4 to_lower(Py_UCS4 c) {
     return Py_UNICODE_TOLOWER(c);
 }
 
+/* Byte classes of the tokenizer: 0 an ASCII separator, 1 a token byte, 2 and 3 the lead bytes
+   0xc2 and 0xe2, separators when the character is in U+00A0-U+00BF or U+2000-U+206F. */
+static unsigned char bclass[256];
+
+/* Length in bytes of the separator at s[i], 0 if s[i] starts or continues a token. */
+static inline int sep_at(const unsigned char *s, Py_ssize_t i, Py_ssize_t len) {
+    switch (bclass[s[i]]) {
+    case 0: return 1;
+    case 1: return 0;
+    case 2: return (i + 1 < len && s[i + 1] >= 0xa0 && s[i + 1] <= 0xbf) ? 2 : 0;
+    default:
+        return (i + 2 < len && ((s[i + 1] == 0x80 && s[i + 2] >= 0x80 && s[i + 2] <= 0xbf) ||
+                                (s[i + 1] == 0x81 && s[i + 2] >= 0x80 && s[i + 2] <= 0xaf))) ? 3 : 0;
+    }
+}
+
 /* Lower-case and UTF-8-encode a str into b (surrogates as 3 bytes, like "surrogatepass"). */
-static int lower_utf8(Buf *b, int kind, const void *data, Py_ssize_t n) {
+static int lower_utf8(Buf *b, int kind, const void *data, Py_ssize_t n, int digits) {
     b->len = 0;
     if (buf_reserve(b, 4 * n + 1) < 0) return -1;
     unsigned char *o = (unsigned char *)b->p;
@@ -194,7 +210,7 @@ static int lower_utf8(Buf *b, int kind, const void *data, Py_ssize_t n) {
         Py_UCS4 c = kind == PyUnicode_2BYTE_KIND ? ((const Py_UCS2 *)data)[i]
                   : kind == PyUnicode_1BYTE_KIND ? ((const Py_UCS1 *)data)[i] : ((const Py_UCS4 *)data)[i];
         c = to_lower(c);
-        if (c < 0x80) { o[k++] = (unsigned char)c; continue; }
+        if (c < 0x80) { o[k++] = (!digits && c >= '1' && c <= '9') ? '0' : (unsigned char)c; continue; }
         if (c < 0x800) { o[k++] = 0xc0 | (c >> 6); o[k++] = 0x80 | (c & 0x3f); }
         else if (c < 0x10000) { o[k++] = 0xe0 | (c >> 12); o[k++] = 0x80 | ((c >> 6) & 0x3f); o[k++] = 0x80 | (c & 0x3f); }
         else { o[k++] = 0xf0 | (c >> 18); o[k++] = 0x80 | ((c >> 12) & 0x3f); o[k++] = 0x80 | ((c >> 6) & 0x3f); o[k++] = 0x80 | (c & 0x3f); }
@@ -240,19 +256,15 @@ static PyObject *Featurizer_transform(Featurizer *f, PyObject *arg) {
             s = (const unsigned char *)PyBytes_AS_STRING(o);
             len = PyBytes_GET_SIZE(o);
         } else {  /* str: reading its buffer needs no GIL, the tuple keeps it alive */
-            if (lower_utf8(&low, PyUnicode_KIND(o), PyUnicode_DATA(o), PyUnicode_GET_LENGTH(o)) < 0) goto nomem;
+            if (lower_utf8(&low, PyUnicode_KIND(o), PyUnicode_DATA(o), PyUnicode_GET_LENGTH(o), f->digits) < 0) goto nomem;
             s = (const unsigned char *)low.p;
             len = low.len;
         }
-        if (!f->digits) {  /* digits 1-9 read as 0: on a private copy of the text */
-            if (s != (const unsigned char *)low.p) {
-                low.len = 0;
-                if (buf_reserve(&low, len + 1) < 0) goto nomem;
-                memcpy(low.p, s, len);
-                s = (const unsigned char *)low.p;
-            }
-            for (Py_ssize_t k = 0; k < len; k++)
-                if (low.p[k] >= '1' && low.p[k] <= '9') low.p[k] = '0';
+        if (!f->digits && s != (const unsigned char *)low.p) {  /* bytes: digits 1-9 read as 0 */
+            low.len = 0;
+            if (buf_reserve(&low, len + 1) < 0) goto nomem;
+            for (Py_ssize_t k = 0; k < len; k++) low.p[k] = (s[k] >= '1' && s[k] <= '9') ? '0' : (char)s[k];
+            s = (const unsigned char *)low.p;
         }
         int64_t row_start = nnz;
         /* pass 1: token spans and their hashes, prefetching each token's slot, so that the
@@ -261,35 +273,14 @@ static PyObject *Featurizer_transform(Featurizer *f, PyObject *arg) {
         Py_ssize_t i = 0;
         for (;;) {
             while (i < len) {  /* skip separators */
-                unsigned char b = s[i];
-                if (b < 0x80) {
-                    if ((b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z')) break;
-                    i++;
-                } else if (b == 0xc2 && i + 1 < len && s[i + 1] >= 0xa0 && s[i + 1] <= 0xbf) {
-                    i += 2;
-                } else if (b == 0xe2 && i + 2 < len &&
-                           ((s[i + 1] == 0x80 && s[i + 2] >= 0x80 && s[i + 2] <= 0xbf) ||
-                            (s[i + 1] == 0x81 && s[i + 2] >= 0x80 && s[i + 2] <= 0xaf))) {
-                    i += 3;
-                } else break;
+                int k = sep_at(s, i, len);
+                if (!k) break;
+                i += k;
             }
             if (i >= len) break;
             Py_ssize_t t0 = i;
             uint64_t hv = 1469598103934665603ULL;  /* FNV-1a, as fnv1a() */
-            while (i < len) {
-                unsigned char b = s[i];
-                if (b < 0x80) {
-                    if (!((b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z'))) break;
-                } else if (b == 0xc2 && i + 1 < len && s[i + 1] >= 0xa0 && s[i + 1] <= 0xbf) {
-                    break;
-                } else if (b == 0xe2 && i + 2 < len &&
-                           ((s[i + 1] == 0x80 && s[i + 2] >= 0x80 && s[i + 2] <= 0xbf) ||
-                            (s[i + 1] == 0x81 && s[i + 2] >= 0x80 && s[i + 2] <= 0xaf))) {
-                    break;
-                }
-                hv ^= b; hv *= 1099511628211ULL;
-                i++;
-            }
+            while (i < len && !sep_at(s, i, len)) { hv ^= s[i]; hv *= 1099511628211ULL; i++; }
             if (buf_reserve(&spn, sizeof(Span)) < 0) goto nomem;
             Span *sp = (Span *)(spn.p + spn.len);
             sp->start = t0; sp->len = i - t0; sp->h = hv;
@@ -339,7 +330,7 @@ static PyObject *Featurizer_transform(Featurizer *f, PyObject *arg) {
             memset(cnt.p, 0xff, sizeof(int64_t) * need);
             cnt_size = need;
         }
-        uint64_t hmask = cnt_size - 1;
+        uint64_t hmask = need - 1;  /* a small row touches only the start of the table */
         int64_t *slot = (int64_t *)cnt.p;  /* (col << 32) | count, -1 = empty */
         if (buf_reserve(&tfb, (Py_ssize_t)((sizeof(double) + sizeof(uint64_t)) * (occ + 1))) < 0) goto nomem;
         uint64_t *used = (uint64_t *)tfb.p + (occ + 1);  /* slots in first-use order */
@@ -421,6 +412,9 @@ static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_ngram", "C hot l
 PyMODINIT_FUNC PyInit__ngram(void) {
     for (Py_UCS4 c = 0; c < 0x250; c++) lower_latin[c] = Py_UNICODE_TOLOWER(c);
     for (int k = 1; k < 64; k++) sublog[k] = 1.0 + log((double)k);
+    for (int b = 0; b < 256; b++)
+        bclass[b] = b == 0xc2 ? 2 : b == 0xe2 ? 3 : b >= 0x80 ? 1
+                  : ((b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z'));
     for (Py_UCS4 c = 0; c < 0x100; c++) lower_viet[c] = Py_UNICODE_TOLOWER(c + 0x1E00);
     if (PyType_Ready(&FeaturizerType) < 0) return NULL;
     PyObject *m = PyModule_Create(&moduledef);
