@@ -41,6 +41,20 @@ DATA = _data_root()
 NO_DATA = "needs ../shared/data (or $TOPICCLF_DATA): the labeled corpora are not in the repository, see data/README.md"
 
 
+def shared_records(relative: str, limit: int | None = None) -> list[dict]:
+    """The first ``limit`` JSON records of a file under the shared data root; skips without it."""
+    import gzip
+    import json
+    from itertools import islice
+
+    path = DATA / relative if DATA is not None else None
+    if path is None or not path.exists():
+        pytest.skip(f"{NO_DATA} (missing: {relative})")
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as fh:
+        return [json.loads(line) for line in islice(fh, limit)]
+
+
 @pytest.fixture
 def data_root() -> Path:
     if DATA is None:

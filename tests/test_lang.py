@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import doctest
-import gzip
 import importlib
-import json
 import unicodedata
-from itertools import islice
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -16,8 +12,7 @@ from hypothesis import strategies as st
 
 from topicclf.lang import Language, detect_language, detect_languages
 
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from conftest import shared_records
 
 
 def test_doctests():
@@ -158,28 +153,19 @@ def test_never_fails(text):
 # ------------------------------------------------------------------------------ real data
 
 
-def _records(relative: str, limit: int | None = None) -> list[dict]:
-    path = DATA / relative
-    if not path.exists():
-        pytest.skip(f"shared data not available at {path}")
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as fh:
-        return [json.loads(line) for line in islice(fh, limit)]
-
-
 def test_real_vntc_is_vietnamese():
-    texts = [r["text"] for r in _records("vntc/train.jsonl.gz", 2000)]
+    texts = [r["text"] for r in shared_records("vntc/train.jsonl.gz", 2000)]
     assert len(texts) == 2000
     assert [r.lang for r in detect_languages(texts)].count("vi") == 2000
 
 
 def test_real_bbc_is_english():
-    texts = [r["text"] for r in _records("en/bbc_news.jsonl.gz")]
+    texts = [r["text"] for r in shared_records("en/bbc_news.jsonl.gz")]
     assert [r.lang for r in detect_languages(texts)].count("en") == len(texts)
 
 
 def test_real_policy5_language_field():
-    records = _records("policy5/train.jsonl")
+    records = shared_records("policy5/train.jsonl")
     found = detect_languages([r["text"] for r in records])
     agree = sum(f.lang == r["lang"] for f, r in zip(found, records))
     assert agree / len(records) >= 0.995

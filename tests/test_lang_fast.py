@@ -5,22 +5,20 @@ detect_language must give the same Language (lang and confidence) both ways, for
 
 from __future__ import annotations
 
-import gzip
-import json
 import os
 import subprocess
 import sys
 import tracemalloc
 import unicodedata
 from contextlib import contextmanager
-from itertools import islice
 
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from topicclf import lang
-from topicclf.data import data_root
+
+from conftest import shared_records
 
 if lang._langscan is None:
     pytest.skip("topicclf._langscan is not built (`python setup.py build_ext --inplace`); "
@@ -265,28 +263,18 @@ def test_no_leak():
 # ------------------------------------------------------------------------------ real text
 
 
-def _records(relative: str, limit: int | None = None) -> list[dict]:
-    root = data_root()
-    if root is None or not (root / relative).exists():
-        pytest.skip(f"shared data {relative} not available (see data/README.md)")
-    path = root / relative
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as fh:
-        return [json.loads(line) for line in islice(fh, limit)]
-
-
 def test_real_vntc_same_both_ways():
-    texts = [r["text"] for r in _records("vntc/test.jsonl.gz", 3000)]
+    texts = [r["text"] for r in shared_records("vntc/test.jsonl.gz", 3000)]
     assert len(texts) == 3000
     assert_same_detection(texts)
     assert_same_detection(unicodedata.normalize("NFD", t) for t in texts[:100])
 
 
 def test_real_english_same_both_ways():
-    texts = [r["text"] for r in _records("en/bbc_news.jsonl.gz", 300)]
-    texts += [r["text"] for r in _records("en/20newsgroups_bydate.jsonl.gz", 300)]
+    texts = [r["text"] for r in shared_records("en/bbc_news.jsonl.gz", 300)]
+    texts += [r["text"] for r in shared_records("en/20newsgroups_bydate.jsonl.gz", 300)]
     assert_same_detection(texts)
 
 
 def test_real_policy5_same_both_ways():
-    assert_same_detection(r["text"] for r in _records("policy5/train.jsonl"))
+    assert_same_detection(r["text"] for r in shared_records("policy5/train.jsonl"))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
-import json
 import os
 import random
 import re
@@ -16,8 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from topicclf import text
-from topicclf.data import data_root
 from topicclf.text import _normalize_py, normalize
+
+from conftest import shared_records
 
 if text._textfast is None:
     pytest.skip("topicclf._textfast is not built (python setup.py build_ext --inplace)",
@@ -204,12 +203,7 @@ def test_no_ext_env():
 
 
 def test_vntc_articles():
-    root = data_root()
-    path = root / "vntc" / "test.jsonl.gz" if root else None
-    if path is None or not path.exists():
-        pytest.skip("needs ../shared/data/vntc/test.jsonl.gz (or $TOPICCLF_DATA)")
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        texts = [json.loads(line)["text"] for line, _ in zip(f, range(3000))]
+    texts = [r["text"] for r in shared_records("vntc/test.jsonl.gz", 3000)]
     accepted = sum(check(x) is not None for x in texts)
     # 98% measured: the rest is HTML-looking text ("&quot;" and the like)
     assert accepted >= 0.9 * len(texts), accepted / len(texts)
