@@ -227,8 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--id-field", default="id", help="ids of the output rows (default id; else the record's index)")
     s.add_argument("--title-field", default=None, help="prepended to the text: title + newline + text")
     s.add_argument("--batch-size", type=int, default=None,
-                   help="records per chunk (default 512 for linear models, 32 for transformers)")
-    s.add_argument("--workers", type=int, default=1, help="scoring processes (default 1: in this process)")
+                   help="records per chunk (default 2048 for linear models, 32 for transformers)")
+    s.add_argument("--workers", type=int, default=1, help="scoring processes (default 1: in this process, with one scoring thread per core)")
     s.add_argument("--resume", action="store_true", help="continue an interrupted run from OUT.parts/")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_score)
