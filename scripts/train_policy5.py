@@ -317,6 +317,27 @@ def main(argv=None) -> int:
     return 0
 
 
+def encoder_variant_lines() -> list[str]:
+    """The e5 variant's dev numbers, as measured by its own script (models/policy5-e5)."""
+    path = REPO / "models" / "policy5-e5" / "config.json"
+    if not path.exists():
+        return []
+    m = json.loads(path.read_text(encoding="utf-8")).get("metrics", {}).get("dev_train_only")
+    if not m:
+        return []
+    groups = ", ".join(f"{g} {m[g]:.3f}" for g in GROUP_ORDER if g in m)
+    return [
+        "**With the multilingual encoder.** [`policy5-e5`](../policy5-e5/README.md) keeps this "
+        "model for Vietnamese and routes English articles to multilingual-e5-small embeddings with "
+        f"a linear head: dev macro-F1 {m['macro_f1']:.3f} ({groups}), trained on train only, "
+        f"measured by `{m.get('command', 'python scripts/train_policy5_e5.py')}`. It is better on "
+        "English but not the default, because an English article then costs about half a second "
+        "of CPU instead of a few microseconds; e5 embeddings for Vietnamese too, and TF-IDF and e5 "
+        "concatenated, were worse on dev (`benchmarks/results/transformer.json`).",
+        "",
+    ]
+
+
 def card_extra(rows, dev_row, dev_result, thr, shipped) -> str:
     g = dev_result["groups"]["group"]
     n = {k: g[k]["n"] for k in GROUP_ORDER if k in g}
@@ -382,6 +403,7 @@ def card_extra(rows, dev_row, dev_result, thr, shipped) -> str:
             "joint model is kept.",
             "",
         ]
+        lines += encoder_variant_lines()
     lines += [
         "## Mixed Vietnamese/English text and other languages",
         "",
