@@ -100,3 +100,25 @@ def test_c_extension_lowercases_str_like_python(docs):
     vec._fast = None
     slow = vec.transform(docs)
     np.testing.assert_allclose(fast.toarray(), slow.toarray(), atol=1e-7)
+
+
+@given(st.lists(st.text(alphabet=_ALPHABET, max_size=60), min_size=1, max_size=6),
+       st.sampled_from([(1, 1), (1, 2), (2, 3)]), st.booleans(), st.sampled_from(["l2", None]))
+def test_linear_scores_equal_the_sparse_product(docs, ngram_range, sublinear, norm):
+    from topicclf import features
+
+    if features._ngram is None:
+        pytest.skip("the optional C extension is not built (no compiler at install time)")
+    vec = NgramVectorizer(ngram_range=ngram_range, min_df=1, sublinear_tf=sublinear, norm=norm)
+    vec.fit(docs + ["x y z"])
+    W = np.random.default_rng(0).normal(size=(3, vec.n_features_out_)).astype(np.float32)
+    got = vec.linear_scores(docs, W)
+    np.testing.assert_allclose(got, vec.transform(docs) @ W.T.astype(np.float64), rtol=1e-5, atol=1e-6)
+
+
+def test_linear_scores_checks_shapes_and_falls_back_without_the_extension():
+    vec = NgramVectorizer(min_df=1).fit(DOCS)
+    with pytest.raises(ValueError, match="coef must be"):
+        vec.linear_scores(DOCS, np.ones((2, vec.n_features_out_ + 1)))
+    vec._fast = None
+    assert vec.linear_scores(DOCS, np.ones((2, vec.n_features_out_))) is None

@@ -62,6 +62,17 @@ def test_threads_do_not_change_results(tiny_model, tiny_sets):
             clf.predict(big)
 
 
+def test_fused_scores_match_the_pipeline(tiny_model, tiny_sets):
+    """_proba (n-gram C loop straight to scores) = pipeline.predict_proba (sparse matrix)."""
+    texts, _ = tiny_sets
+    clf = topicclf.load(tiny_model)
+    vec, est = clf.pipeline[0], clf.pipeline[-1]
+    if vec._fast is None:
+        pytest.skip("the optional C extension is not built (no compiler at install time)")
+    assert vec.linear_scores(texts, est.coef_) is not None  # the fused path is taken
+    np.testing.assert_allclose(clf._proba(texts), clf.pipeline.predict_proba(texts), atol=1e-6)
+
+
 def test_truncation_flag(tiny_model):
     clf = topicclf.load(tiny_model)
     clf.max_chars = 200

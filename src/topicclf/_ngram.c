@@ -219,8 +219,27 @@ static int lower_utf8(Buf *b, int kind, const void *data, Py_ssize_t n, int digi
     return 0;
 }
 
+static PyObject *transform_or_score(Featurizer *f, PyObject *arg, const float *tab, Py_ssize_t K);
+
 /* transform(texts: list[bytes | str]) -> (data float32 bytes, indices int64 bytes, indptr int64 bytes); releases the GIL */
-static PyObject *Featurizer_transform(Featurizer *f, PyObject *arg) {
+static PyObject *Featurizer_transform(Featurizer *f, PyObject *args) {
+    PyObject *arg;
+    Py_buffer tabv = {0};
+    Py_ssize_t K = 0;
+    if (!PyArg_ParseTuple(args, "O|y*n", &arg, &tabv, &K)) return NULL;
+    /* with a table: linear scores instead of features (see the method's docstring) */
+    const float *tab = tabv.buf;
+    if (tab && (K < 1 || tabv.len != (Py_ssize_t)sizeof(float) * (K + 1) * f->nfeat)) {
+        PyBuffer_Release(&tabv);
+        PyErr_SetString(PyExc_ValueError, "table must be float32 (n_features, 1 + n_outputs)");
+        return NULL;
+    }
+    PyObject *r = transform_or_score(f, arg, tab, K);
+    if (tab) PyBuffer_Release(&tabv);
+    return r;
+}
+
+static PyObject *transform_or_score(Featurizer *f, PyObject *arg, const float *tab, Py_ssize_t K) {
     if (!PyList_Check(arg)) { PyErr_SetString(PyExc_TypeError, "expected a list of bytes"); return NULL; }
     if (!f->tslots) { PyErr_SetString(PyExc_RuntimeError, "featurizer not initialised"); return NULL; }
     /* a tuple copy keeps every bytes object alive while the GIL is released */
@@ -241,9 +260,13 @@ static PyObject *Featurizer_transform(Featurizer *f, PyObject *arg) {
     Buf data = {0}, ind = {0}, cnt = {0}, spn = {0}, tfb = {0}, low = {0};
     uint64_t cnt_size = 0;  /* slots in cnt */
     int64_t *indptr = PyMem_RawMalloc(sizeof(int64_t) * (n + 1));
+    double *scores = tab ? PyMem_RawCalloc((size_t)(n * K + 1), sizeof(double)) : NULL;
     PyObject *result = NULL;
     int oom = 0;
-    if (!indptr) { Py_DECREF(items); return PyErr_NoMemory(); }
+    if (!indptr || (tab && !scores)) {
+        PyMem_RawFree(indptr); PyMem_RawFree(scores); Py_DECREF(items);
+        return PyErr_NoMemory();
+    }
     indptr[0] = 0;
     int64_t nnz = 0;
     /* pure C from here to the end of the loop: other Python threads run meanwhile */
@@ -317,7 +340,14 @@ static PyObject *Featurizer_transform(Featurizer *f, PyObject *arg) {
         for (int64_t k = 0; k < ncodes; k++) {
             int64_t c = codes[k];
             int64_t col = c < f->base ? f->unicol[c - 1] : code_col(f, c);
-            if (col >= 0) { codes[kept++] = col; __builtin_prefetch(&f->idf[col]); }
+            if (col < 0) continue;
+            codes[kept++] = col;
+            if (tab) {  /* the row's first and last float */
+                __builtin_prefetch(tab + col * (K + 1));
+                __builtin_prefetch(tab + col * (K + 1) + K);
+            } else {
+                __builtin_prefetch(&f->idf[col]);
+            }
         }
         ind.len = 8 * (row_start + kept);
         /* count repeated columns of this row with an open-addressing table that stays empty
@@ -352,6 +382,20 @@ static PyObject *Featurizer_transform(Featurizer *f, PyObject *arg) {
             tf[w] = (double)(v & 0xffffffff);
             slot[used[w]] = -1;
         }
+        if (tab) {  /* scores: sum over the row's columns of weight x table row, then the norm */
+            double ss = 0.0, *out = scores + d * K;
+            for (int64_t k = 0; k < uniq; k++) {
+                const float *row = tab + cols[k] * (K + 1);
+                double t = tf[k];
+                double v = (f->sublinear ? (t < 64 ? sublog[(int)t] : 1.0 + log(t)) : t) * row[0];
+                ss += v * v;
+                for (Py_ssize_t j = 0; j < K; j++) out[j] += v * row[1 + j];
+            }
+            double scale = (f->l2 && ss > 0) ? 1.0 / sqrt(ss) : 1.0;
+            for (Py_ssize_t j = 0; j < K; j++) out[j] *= scale;
+            ind.len = 0;  /* nothing of this row is kept */
+            continue;
+        }
         ind.len = 8 * (row_start + uniq);
         nnz = row_start + uniq;
         /* weights of this row */
@@ -374,6 +418,10 @@ nomem:
 done_loop:
     Py_END_ALLOW_THREADS
     if (oom) { PyErr_NoMemory(); goto fail; }
+    if (tab) {
+        result = PyByteArray_FromStringAndSize((char *)scores, (Py_ssize_t)(sizeof(double) * n * K));
+        goto fail;
+    }
     /* bytearrays, so NumPy views of them are writable and scipy takes them without a copy;
        column indices as int32 (scipy's own index type for these sizes) */
     for (int64_t k = 0; k < nnz; k++) ((int32_t *)ind.p)[k] = (int32_t)((int64_t *)ind.p)[k];
@@ -385,13 +433,17 @@ done_loop:
 fail:
     PyMem_RawFree(data.p); PyMem_RawFree(ind.p); PyMem_RawFree(cnt.p); PyMem_RawFree(spn.p); PyMem_RawFree(tfb.p);
     PyMem_RawFree(low.p);
-    PyMem_RawFree(indptr);
+    PyMem_RawFree(indptr); PyMem_RawFree(scores);
     Py_DECREF(items);
     return result;
 }
 
 static PyMethodDef Featurizer_methods[] = {
-    {"transform", (PyCFunction)Featurizer_transform, METH_O, "transform(list[bytes | str]) -> (data float32, indices int32, indptr int64) as bytearrays"},
+    {"transform", (PyCFunction)Featurizer_transform, METH_VARARGS,
+     "transform(texts) -> (data float32, indices int32, indptr int64) as bytearrays: the CSR rows.\n"
+     "transform(texts, table, k) -> float64 (n, k) as a bytearray: X @ W for the rows X would have,\n"
+     "without building them. table is float32 (n_features, 1 + k): each feature's idf, then its\n"
+     "k weights (one miss per feature instead of three: idf, CSR, weight row)."},
     {NULL}
 };
 

@@ -272,7 +272,10 @@ class LinearTopicClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X) -> np.ndarray:
         """Scores in [0, 1]: a softmax over classes (single-label) or one sigmoid per label."""
-        Z = self.decision_function(X)
+        return self.proba_from_decision(self.decision_function(X))
+
+    def proba_from_decision(self, Z: np.ndarray) -> np.ndarray:
+        """:meth:`predict_proba` from :meth:`decision_function`'s output."""
         if self.multilabel_:
             return _sigmoid(Z)
         Z = Z - Z.max(axis=1, keepdims=True)

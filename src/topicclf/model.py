@@ -187,8 +187,21 @@ class TopicClassifier:
         P = np.zeros((len(clean), len(self.labels)))
         ok = [i for i, f in enumerate(flags) if self._scored(f)]
         if ok:
-            P[ok] = self.pipeline.predict_proba([clean[i] for i in ok])
+            P[ok] = self._proba([clean[i] for i in ok])
         return P
+
+    def _proba(self, texts: list[str]) -> np.ndarray:
+        """``pipeline.predict_proba``; for n-gram features + a linear model, the C extension
+        computes the scores without building the sparse feature matrix (same numbers up to
+        float32 rounding)."""
+        steps = self.pipeline.steps if hasattr(self.pipeline, "steps") else []
+        if len(steps) == 2 and isinstance(steps[0][1], NgramVectorizer) \
+                and isinstance(steps[1][1], LinearTopicClassifier):
+            vec, est = steps[0][1], steps[1][1]
+            Z = vec.linear_scores(texts, est.coef_)
+            if Z is not None:
+                return est.proba_from_decision(Z + est.intercept_)
+        return self.pipeline.predict_proba(texts)
 
     def _labels_from(self, P: np.ndarray, flags, langs=None) -> list[list[str]]:
         """Labels over threshold per row (``langs`` matters only to models routed by language)."""
