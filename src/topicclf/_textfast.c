@@ -301,11 +301,16 @@ static PyObject *normalize_fast(PyObject *self, PyObject *s) {
     Py_UCS4 *buf = PyMem_Malloc((n + 1) * sizeof *buf);
     PyObject *res = NULL;
     if (!buf) return PyErr_NoMemory();
-    switch (PyUnicode_KIND(s)) { /* one loop per kind, each with a constant kind */
+    int kind = PyUnicode_KIND(s);
+    /* the character pass reads only s (alive: the caller holds it) and buf: other Python
+       threads (the scoring ones) may run meanwhile */
+    Py_BEGIN_ALLOW_THREADS
+    switch (kind) { /* one loop per kind, each with a constant kind */
     case PyUnicode_1BYTE_KIND: w = translate(PyUnicode_1BYTE_KIND, data, n, buf, &flags); break;
     case PyUnicode_2BYTE_KIND: w = translate(PyUnicode_2BYTE_KIND, data, n, buf, &flags); break;
     default: w = translate(PyUnicode_4BYTE_KIND, data, n, buf, &flags);
     }
+    Py_END_ALLOW_THREADS
     if (w < 0) goto fallback;
     if (flags & 1) { /* the Python path leaves the text alone unless looks_html finds something */
         PyObject *t = str_of(buf, w), *m = t ? PyObject_CallOneArg(looks_html, t) : NULL;
