@@ -44,9 +44,12 @@ typedef struct {
     int64_t base;
 } Featurizer;
 
+#define FNV_OFFSET 1469598103934665603ULL
+#define FNV_PRIME 1099511628211ULL
+
 static uint64_t fnv1a(const char *s, Py_ssize_t n) {
-    uint64_t h = 1469598103934665603ULL;
-    for (Py_ssize_t i = 0; i < n; i++) { h ^= (unsigned char)s[i]; h *= 1099511628211ULL; }
+    uint64_t h = FNV_OFFSET;
+    for (Py_ssize_t i = 0; i < n; i++) { h ^= (unsigned char)s[i]; h *= FNV_PRIME; }
     return h;
 }
 
@@ -200,23 +203,46 @@ static inline int sep_at(const unsigned char *s, Py_ssize_t i, Py_ssize_t len) {
     }
 }
 
-/* Lower-case and UTF-8-encode a str into b (surrogates as 3 bytes, like "surrogatepass"). */
-static int lower_utf8(Buf *b, int kind, const void *data, Py_ssize_t n, int digits) {
-    b->len = 0;
-    if (buf_reserve(b, 4 * n + 1) < 0) return -1;
-    unsigned char *o = (unsigned char *)b->p;
-    Py_ssize_t k = 0;
+#if defined(__GNUC__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+
+/* The tokens of a str, as the bytes path would find them in str.lower().encode("utf-8",
+   "surrogatepass"): each code point is lower-cased, classified (the separators are the ASCII
+   non-alphanumerics, U+00A0-U+00BF and U+2000-U+206F, exactly the byte classes above) and,
+   inside a token, written out as UTF-8 and hashed. Returns the number of spans. */
+static ALWAYS_INLINE Py_ssize_t str_spans(const Featurizer *f, int kind, const void *data, Py_ssize_t n,
+                                          unsigned char *o, Span *sp) {
+    Py_ssize_t k = 0, ns = 0;
+    int in_tok = 0;
+    uint64_t hv = 0;
+#define FEED(b) (o[k++] = (unsigned char)(b), hv = (hv ^ (unsigned char)(b)) * FNV_PRIME)
     for (Py_ssize_t i = 0; i < n; i++) {
-        Py_UCS4 c = kind == PyUnicode_2BYTE_KIND ? ((const Py_UCS2 *)data)[i]
-                  : kind == PyUnicode_1BYTE_KIND ? ((const Py_UCS1 *)data)[i] : ((const Py_UCS4 *)data)[i];
-        c = to_lower(c);
-        if (c < 0x80) { o[k++] = (!digits && c >= '1' && c <= '9') ? '0' : (unsigned char)c; continue; }
-        if (c < 0x800) { o[k++] = 0xc0 | (c >> 6); o[k++] = 0x80 | (c & 0x3f); }
-        else if (c < 0x10000) { o[k++] = 0xe0 | (c >> 12); o[k++] = 0x80 | ((c >> 6) & 0x3f); o[k++] = 0x80 | (c & 0x3f); }
-        else { o[k++] = 0xf0 | (c >> 18); o[k++] = 0x80 | ((c >> 12) & 0x3f); o[k++] = 0x80 | ((c >> 6) & 0x3f); o[k++] = 0x80 | (c & 0x3f); }
+        Py_UCS4 c = to_lower(PyUnicode_READ(kind, data, i));
+        int tok = c < 0x80 ? bclass[c] : !((c >= 0xA0 && c <= 0xBF) || (c >= 0x2000 && c <= 0x206F));
+        if (!tok) {
+            if (in_tok) {
+                sp[ns].len = k - sp[ns].start; sp[ns].h = hv;
+                __builtin_prefetch(&f->tslots[hv & f->tmask]);
+                ns++; in_tok = 0;
+            }
+            continue;
+        }
+        if (!in_tok) { in_tok = 1; sp[ns].start = k; hv = FNV_OFFSET; }
+        if (c < 0x80) FEED((!f->digits && c >= '1' && c <= '9') ? '0' : c);
+        else if (c < 0x800) { FEED(0xc0 | (c >> 6)); FEED(0x80 | (c & 0x3f)); }
+        else if (c < 0x10000) { FEED(0xe0 | (c >> 12)); FEED(0x80 | ((c >> 6) & 0x3f)); FEED(0x80 | (c & 0x3f)); }
+        else { FEED(0xf0 | (c >> 18)); FEED(0x80 | ((c >> 12) & 0x3f)); FEED(0x80 | ((c >> 6) & 0x3f)); FEED(0x80 | (c & 0x3f)); }
     }
-    b->len = k;
-    return 0;
+#undef FEED
+    if (in_tok) {
+        sp[ns].len = k - sp[ns].start; sp[ns].h = hv;
+        __builtin_prefetch(&f->tslots[hv & f->tmask]);
+        ns++;
+    }
+    return ns;
 }
 
 static PyObject *transform_or_score(Featurizer *f, PyObject *arg, const float *tab, Py_ssize_t K);
@@ -274,44 +300,56 @@ static PyObject *transform_or_score(Featurizer *f, PyObject *arg, const float *t
     for (Py_ssize_t d = 0; d < n; d++) {
         PyObject *o = PyTuple_GET_ITEM(items, d);
         const unsigned char *s;
-        Py_ssize_t len;
-        if (PyBytes_Check(o)) {
-            s = (const unsigned char *)PyBytes_AS_STRING(o);
-            len = PyBytes_GET_SIZE(o);
-        } else {  /* str: reading its buffer needs no GIL, the tuple keeps it alive */
-            if (lower_utf8(&low, PyUnicode_KIND(o), PyUnicode_DATA(o), PyUnicode_GET_LENGTH(o), f->digits) < 0) goto nomem;
-            s = (const unsigned char *)low.p;
-            len = low.len;
-        }
-        if (!f->digits && s != (const unsigned char *)low.p) {  /* bytes: digits 1-9 read as 0 */
-            low.len = 0;
-            if (buf_reserve(&low, len + 1) < 0) goto nomem;
-            for (Py_ssize_t k = 0; k < len; k++) low.p[k] = (s[k] >= '1' && s[k] <= '9') ? '0' : (char)s[k];
-            s = (const unsigned char *)low.p;
-        }
+        Py_ssize_t nspan;
         int64_t row_start = nnz;
-        /* pass 1: token spans and their hashes, prefetching each token's slot, so that the
-           lookups of pass 2 find them in cache instead of waiting on each miss in turn */
-        spn.len = 0;
-        Py_ssize_t i = 0;
-        for (;;) {
-            while (i < len) {  /* skip separators */
-                int k = sep_at(s, i, len);
-                if (!k) break;
-                i += k;
+        if (PyUnicode_Check(o)) {
+            /* pass 1 for str (reading its buffer needs no GIL, the tuple keeps it alive):
+               lower-case, split and hash in one go, with the tokens' UTF-8 bytes in low */
+            Py_ssize_t n_ch = PyUnicode_GET_LENGTH(o);
+            low.len = spn.len = 0;
+            if (buf_reserve(&low, 4 * n_ch + 1) < 0 ||
+                buf_reserve(&spn, (Py_ssize_t)sizeof(Span) * (n_ch / 2 + 1)) < 0) goto nomem;
+            const void *data = PyUnicode_DATA(o);
+            unsigned char *lo = (unsigned char *)low.p;
+            Span *sp = (Span *)spn.p;
+            switch (PyUnicode_KIND(o)) {  /* one loop per kind, each with a constant kind */
+            case PyUnicode_1BYTE_KIND: nspan = str_spans(f, PyUnicode_1BYTE_KIND, data, n_ch, lo, sp); break;
+            case PyUnicode_2BYTE_KIND: nspan = str_spans(f, PyUnicode_2BYTE_KIND, data, n_ch, lo, sp); break;
+            default: nspan = str_spans(f, PyUnicode_4BYTE_KIND, data, n_ch, lo, sp);
             }
-            if (i >= len) break;
-            Py_ssize_t t0 = i;
-            uint64_t hv = 1469598103934665603ULL;  /* FNV-1a, as fnv1a() */
-            while (i < len && !sep_at(s, i, len)) { hv ^= s[i]; hv *= 1099511628211ULL; i++; }
-            if (buf_reserve(&spn, sizeof(Span)) < 0) goto nomem;
-            Span *sp = (Span *)(spn.p + spn.len);
-            sp->start = t0; sp->len = i - t0; sp->h = hv;
-            spn.len += sizeof(Span);
-            __builtin_prefetch(&f->tslots[hv & f->tmask]);
+            s = lo;
+        } else {
+            s = (const unsigned char *)PyBytes_AS_STRING(o);
+            Py_ssize_t len = PyBytes_GET_SIZE(o);
+            if (!f->digits) {  /* digits 1-9 read as 0, on a copy */
+                low.len = 0;
+                if (buf_reserve(&low, len + 1) < 0) goto nomem;
+                for (Py_ssize_t k = 0; k < len; k++) low.p[k] = (s[k] >= '1' && s[k] <= '9') ? '0' : (char)s[k];
+                s = (const unsigned char *)low.p;
+            }
+            /* pass 1 for bytes: token spans and their hashes, prefetching each token's slot,
+               so that the lookups of pass 2 find them in cache */
+            spn.len = 0;
+            Py_ssize_t i = 0;
+            for (;;) {
+                while (i < len) {  /* skip separators */
+                    int k = sep_at(s, i, len);
+                    if (!k) break;
+                    i += k;
+                }
+                if (i >= len) break;
+                Py_ssize_t t0 = i;
+                uint64_t hv = FNV_OFFSET;
+                while (i < len && !sep_at(s, i, len)) { hv ^= s[i]; hv *= FNV_PRIME; i++; }
+                if (buf_reserve(&spn, sizeof(Span)) < 0) goto nomem;
+                Span *sp = (Span *)(spn.p + spn.len);
+                sp->start = t0; sp->len = i - t0; sp->h = hv;
+                spn.len += sizeof(Span);
+                __builtin_prefetch(&f->tslots[hv & f->tmask]);
+            }
+            nspan = spn.len / (Py_ssize_t)sizeof(Span);
         }
         /* pass 2: token ids, then n-gram codes */
-        Py_ssize_t nspan = spn.len / (Py_ssize_t)sizeof(Span);
         if (buf_reserve(&ind, 8 * (f->hi - f->lo + 1) * (nspan + 1)) < 0) goto nomem;
         int64_t *out = (int64_t *)ind.p + ind.len / 8;
         int64_t prev[3] = {-1, -1, -1};  /* ids of the last tokens, most recent first */
@@ -361,13 +399,14 @@ static PyObject *transform_or_score(Featurizer *f, PyObject *arg, const float *t
             cnt_size = need;
         }
         uint64_t hmask = need - 1;  /* a small row touches only the start of the table */
+        int shift = 64 - __builtin_ctzll(need);  /* multiply-shift hashing into need slots */
         int64_t *slot = (int64_t *)cnt.p;  /* (col << 32) | count, -1 = empty */
         if (buf_reserve(&tfb, (Py_ssize_t)((sizeof(double) + sizeof(uint64_t)) * (occ + 1))) < 0) goto nomem;
         uint64_t *used = (uint64_t *)tfb.p + (occ + 1);  /* slots in first-use order */
         int64_t *cols = codes;
         int64_t uniq = 0;
         for (int64_t k = 0; k < occ; k++) {
-            uint64_t h = mix64((uint64_t)cols[k]) & hmask;
+            uint64_t h = ((uint64_t)cols[k] * 0x9E3779B97F4A7C15ULL) >> shift;
             for (;;) {
                 if (slot[h] < 0) { slot[h] = ((int64_t)cols[k] << 32) | 1; used[uniq++] = h; break; }
                 if ((slot[h] >> 32) == cols[k]) { slot[h]++; break; }
