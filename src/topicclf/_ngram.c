@@ -45,6 +45,7 @@ typedef struct {
 } Featurizer;
 
 #define FNV_OFFSET 1469598103934665603ULL
+#define PREFETCH_AHEAD 48
 #define FNV_PRIME 1099511628211ULL
 
 static uint64_t fnv1a(const char *s, Py_ssize_t n) {
@@ -369,13 +370,16 @@ static PyObject *transform_or_score(Featurizer *f, PyObject *arg, const float *t
             }
         }
         ind.len = (char *)out - ind.p;
-        /* codes -> columns: prefetch every slot first so the cache misses overlap */
+        /* codes -> columns: each slot is prefetched PREFETCH_AHEAD lookups before it is read,
+           so that a dozen cache misses are in flight at any time (more stall the CPU) */
         int64_t *codes = (int64_t *)ind.p + row_start;
         int64_t ncodes = ind.len / 8 - row_start;
-        for (int64_t k = 0; k < ncodes; k++)
+        for (int64_t k = 0; k < ncodes && k < PREFETCH_AHEAD; k++)
             if (codes[k] >= f->base) __builtin_prefetch(&f->cslots[code_slot(f, codes[k])]);
         int64_t kept = 0;
         for (int64_t k = 0; k < ncodes; k++) {
+            if (k + PREFETCH_AHEAD < ncodes && codes[k + PREFETCH_AHEAD] >= f->base)
+                __builtin_prefetch(&f->cslots[code_slot(f, codes[k + PREFETCH_AHEAD])]);
             int64_t c = codes[k];
             int64_t col = c < f->base ? f->unicol[c - 1] : code_col(f, c);
             if (col < 0) continue;
