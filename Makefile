@@ -28,7 +28,7 @@ test: $(VENV)/.dev
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -q
 
 fuzz: $(VENV)/.dev
-	TOPICCLF_FUZZ=1 OMP_NUM_THREADS=1 $(PY) -m pytest -q tests/test_text.py tests/test_tokenize.py tests/test_lang.py tests/test_properties_model.py
+	TOPICCLF_FUZZ=1 OMP_NUM_THREADS=1 $(PY) -m pytest -q tests/test_text.py tests/test_text_fast.py tests/test_tokenize.py tests/test_lang.py tests/test_lang_fast.py tests/test_features.py tests/test_properties_model.py
 
 bench-vntc: $(VENV)/.dev
 	$(PY) benchmarks/vntc.py
