@@ -9,9 +9,10 @@ export HF_HUB_OFFLINE=1
 export HF_DATASETS_OFFLINE=1
 export TOKENIZERS_PARALLELISM=false
 
-.PHONY: demo test fuzz bench-vntc bench-score models clean
+.PHONY: demo test fuzz bench-vntc bench-score bench-e5-vntc models clean
 
-$(VENV)/.base: pyproject.toml
+# the C extensions are built by the editable install: rebuild when their sources change
+$(VENV)/.base: pyproject.toml setup.py $(wildcard src/topicclf/*.c)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q $(TORCH)
 	$(PIP) install -q -e .
@@ -36,9 +37,12 @@ bench-vntc: $(VENV)/.dev
 bench-score: $(VENV)/.dev
 	$(PY) benchmarks/score.py
 
+bench-e5-vntc: $(VENV)/.dev
+	$(PY) benchmarks/vntc_e5_full.py
+
 models: $(VENV)/.dev
 	$(PY) scripts/train_vntc10.py
 	$(PY) scripts/train_policy5.py
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache src/topicclf/*.so
