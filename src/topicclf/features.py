@@ -275,8 +275,9 @@ class NgramVectorizer(TransformerMixin, BaseEstimator):
         C extension is not available (then use ``transform``).
 
         The C loop reads, per feature, one float32 table row ``[idf, coef[:, j]...]`` instead of
-        the idf, the CSR entry and a row of ``coef.T`` in three places: about 20 % less time per
-        text for a big model. The result equals the sparse product up to float32 rounding.
+        the idf, the CSR entry and a row of ``coef.T`` in three places, and builds no sparse
+        matrix: about 10 % less time per text for vntc10. The result equals the sparse product
+        up to float32 rounding.
 
         >>> vec = NgramVectorizer(min_df=1).fit(["biển đảo", "giá vàng"])
         >>> W = np.ones((3, vec.n_features_out_))
