@@ -219,6 +219,8 @@ class _Fields:
             row = _fast_loads(raw)
         except Exception:  # noqa: BLE001 - the stdlib parser below gives the exact reason (or accepts it)
             row = _MISSING
+        # orjson refuses lone surrogates ("\ud800"); only a row the stdlib parsed may hold them
+        maybe_surrogates = row is _MISSING and (b"\\ud" in raw or b"\\uD" in raw)
         try:
             if row is _MISSING:
                 try:
@@ -232,7 +234,7 @@ class _Fields:
             return Reject(index, lineno, None, "invalid JSON: nested too deeply")
         if not isinstance(row, dict):
             return Reject(index, lineno, None, f"not a JSON object but {_json_kind(row)}")
-        return self.make(index, lineno, row, b"\\ud" in raw or b"\\uD" in raw)
+        return self.make(index, lineno, row, maybe_surrogates)
 
     def make(self, index: int, position: int | str, row: dict, surrogates: bool = False) -> Item:
         """``surrogates``: the row may hold lone surrogates (a JSON ``"\\ud800"`` escape),
@@ -345,7 +347,7 @@ class Source:
         for lineno, raw in enumerate(stream, 1):
             if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
                 raw = raw[3:]
-            if not raw.strip():
+            if not raw or raw.isspace():  # a blank line (without copying the line as strip would)
                 continue
             if self.defer and not guard:
                 yield RawLine(index, lineno, raw)  # parsed by a worker: less work for this process
