@@ -254,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.func(args)
-    except (DataError, ModelFileError, DecodeError, FileNotFoundError, ValueError, TypeError) as e:
+    except (DataError, ModelFileError, DecodeError, FileNotFoundError, FileExistsError, ValueError, TypeError) as e:
         print(f"topicclf: error: {e}", file=sys.stderr)
         return 2
     except BrokenPipeError:

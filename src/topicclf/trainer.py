@@ -83,6 +83,10 @@ def train_file(data, out=None, *, text_field: str = "text", label_field: str | N
 
     The model's config records the file's SHA-256, the seed and the parameters.
     """
+    if out is not None:  # before the training, not after it
+        from .serialization import check_save_target
+
+        check_save_target(out)
     texts, labels, sources = load_training_files(data, text_field, label_field, label_set)
     name = name or (Path(out).name if out else "model")
     meta = {"training": {"data": sources, "text_field": text_field, "label_field": label_field,
