@@ -139,13 +139,134 @@ def cmd_score(args) -> int:
     except RuntimeError as e:  # a worker died
         print(f"topicclf: error: {e}", file=sys.stderr)
         return 1
+    problem = _score_problem(args, summary)
+    if not args.quiet or problem:
+        print(_score_summary_text(summary), file=sys.stderr)
+    if problem:
+        print(f"topicclf: error: {problem}", file=sys.stderr)
     print(json.dumps(summary, ensure_ascii=False), file=sys.stderr)
-    return 0
+    return 1 if problem else 0
+
+
+def _score_summary_text(s: dict) -> str:
+    """The summary of a ``score`` run for a person (the JSON follows it)."""
+    n = s["records_in"]
+    lines = [f"topicclf: scored {s['scored']:,} of {n:,} records into {s['output']}"]
+    if s["flagged"]:
+        lines.append(f"  flagged (no labels: empty, too short, other language...): {s['flagged']:,}"
+                     + (f" ({', '.join(f'{k} {v:,}' for k, v in s['flags'].items())})" if s.get("flags") else ""))
+    if s["rejected"]:
+        lines.append(f"  rejected (not scored): {s['rejected']:,}; one line per record with the reason "
+                     f"in {s['rejects_file']}")
+        reasons = _reject_reasons(s["rejects_file"])
+        if reasons:
+            lines.append("  most common reasons: " + "; ".join(f"{r} ({c:,})" for r, c in reasons))
+    if s["scored"]:
+        top = sorted(((v, k) for k, v in s.get("labels", {}).items() if v), reverse=True)
+        if top:
+            lines.append("  labels: " + ", ".join(f"{k} {v:,}" for v, k in top))
+    return "\n".join(lines)
+
+
+def _reject_reasons(path, limit: int = 3, read: int = 10_000) -> list[tuple[str, int]]:
+    from collections import Counter
+    from itertools import islice
+
+    counts: Counter = Counter()
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in islice(f, read):
+                try:
+                    counts[json.loads(line).get("reason", "?")] += 1
+                except (ValueError, AttributeError):
+                    continue
+    except OSError:
+        return []
+    return counts.most_common(limit)
+
+
+def _score_problem(args, s: dict) -> str | None:
+    """Why a run that read no record, or rejected every record, is an error; ``None`` otherwise."""
+    from .score_io import FOLDER_SUFFIXES, input_kind
+
+    kind = input_kind(args.input)
+    if s["records_in"] == 0:
+        if kind == "folder":
+            from collections import Counter
+
+            found = Counter((p.suffix.lower() or "(no extension)") for p in Path(args.input).rglob("*")
+                            if p.is_file() and not any(part.startswith(".") for part in
+                                                       p.relative_to(args.input).parts))
+            skipped = ", ".join(f"{n} {ext}" for ext, n in found.most_common(5)) or "no file at all"
+            hint = ""
+            if any(ext in found for ext in (".jsonl", ".json", ".csv", ".tsv", ".parquet", ".gz", ".zst")):
+                hint = (f"; to score data files, give each file as INPUT (topicclf score {args.input}/FILE "
+                        f"--out ...), or join JSONL files on stdin (cat {args.input}/*.jsonl | topicclf "
+                        "score - --out ...)")
+            return (f"{args.input}: read no record. A folder input is read as one record per "
+                    f"{'/'.join(FOLDER_SUFFIXES)} file, and this folder has none (files found: {skipped})"
+                    + hint)
+        return f"{args.input}: read no record (the input is empty or holds only blank lines)"
+    if s["scored"] == 0:
+        reasons = _reject_reasons(s["rejects_file"], limit=1)
+        msg = (f"every record ({s['records_in']:,}) was rejected"
+               + (f", most for: {reasons[0][0]}" if reasons else "") + f" (see {s['rejects_file']})")
+        fields = _input_fields(args.input, kind) if kind != "stdin" else None
+        if fields and args.text_field not in fields:
+            texty = [f for f, is_text in fields.items() if is_text]
+            msg += (f". The records have no field {args.text_field!r}; their fields are {list(fields)}"
+                    + (f": pass --text-field {texty[0]}" if texty else ": pass --text-field NAME"))
+        return msg
+    return None
+
+
+def _input_fields(path: str, kind: str, rows: int = 20) -> dict[str, bool] | None:
+    """The field names of the first records of an input file -> whether the longest of their
+    values is text (the likely ``--text-field``), longest first; ``None`` if unreadable."""
+    import csv
+    import io
+    from itertools import islice
+
+    from .score_io import open_binary
+
+    lengths: dict[str, int] = {}
+    try:
+        if kind == "parquet":
+            import pyarrow.parquet as pq
+
+            table = pq.ParquetFile(path).read_row_group(0) if pq.ParquetFile(path).num_row_groups else None
+            rows_ = table.slice(0, rows).to_pylist() if table is not None else []
+        else:
+            stream, raw = open_binary(path)
+            try:
+                if kind == "jsonl":
+                    rows_ = []
+                    for line in islice(stream, 10 * rows):
+                        if line.strip():
+                            obj = json.loads(line)
+                            if isinstance(obj, dict):
+                                rows_.append(obj)
+                        if len(rows_) >= rows:
+                            break
+                else:
+                    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
+                    rows_ = list(islice(csv.DictReader(text, delimiter="\t" if kind == "tsv" else ","), rows))
+            finally:
+                raw.close()
+    except Exception:  # only a hint: any failure just leaves it out
+        return None
+    for row in rows_:
+        for k, v in row.items():
+            lengths[str(k)] = max(lengths.get(str(k), -1), len(v) if isinstance(v, str) else -1)
+    if not lengths:
+        return None
+    order = sorted(lengths, key=lambda k: -lengths[k])
+    return {k: lengths[k] > 0 for k in order}
 
 
 def cmd_info(args) -> int:
     import topicclf
-    from .model import available_models
+    from .classifiers.registry import available_models
     from .serialization import library_versions
 
     if args.model:

@@ -94,7 +94,7 @@ def _sha256(data: bytes) -> str:
 def _model_info(model) -> _ModelInfo:
     """Read a model's identity and labels from its ``config.json``, without loading it: with
     workers, only the workers need the weights."""
-    from .model import DEFAULT_MODEL, _shipped_root, load
+    from .classifiers.registry import DEFAULT_MODEL, _shipped_root, load
 
     if model is not None and hasattr(model, "prepare") and hasattr(model, "_score"):
         cfg = model.config() if hasattr(model, "config") else {}
@@ -128,7 +128,7 @@ def _model_info(model) -> _ModelInfo:
 
 def _load(spec):
     if isinstance(spec, str):
-        from .model import load
+        from .classifiers.registry import load
 
         return load(spec)
     return spec
@@ -377,6 +377,10 @@ def _progress_bar(source: Source, initial: int, enabled: bool):
     from tqdm import tqdm
 
     on = enabled and hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
+    if enabled and not on:  # a log file, nohup, a pipe: periodic plain lines instead of a bar
+        from .progress import LogProgress
+
+        return LogProgress("scoring", total=source.total, initial=initial)
     return tqdm(total=source.total, initial=initial, unit="rec", unit_scale=True, desc="scoring",
                 disable=not on, file=sys.stderr, dynamic_ncols=True, smoothing=0.05)
 
@@ -397,7 +401,8 @@ def score_file(input: str | os.PathLike, out: str | os.PathLike, *, model=None, 
         on resume, the interrupted run's)
     workers : processes; 1 scores in this process
     resume : continue from ``OUT.parts/``; without it, an existing ``OUT.parts/`` is an error
-    progress : a tqdm bar on stderr (only when stderr is a terminal)
+    progress : a tqdm bar on stderr when it is a terminal, else a log line every 30 s
+        (:mod:`topicclf.progress`)
 
     >>> s = score_file("dump.jsonl", "out.parquet", model="vntc10")  # doctest: +SKIP
     """
