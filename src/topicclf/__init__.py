@@ -34,11 +34,21 @@ except _metadata.PackageNotFoundError:  # running from a source tree
     __version__ = "0.0.0+unknown"
 
 
-def score_file(*args, **kwargs):
-    """Stream-score a dump; see :func:`topicclf.score.score_file`."""
+def score_file(input, out, *, model=None, text_field: str = "text", id_field: str | None = "id",
+               title_field: str | None = None, batch_size: int | None = None, workers: int = 1,
+               resume: bool = False, progress: bool = True) -> dict:
+    """Score every record of ``input`` into ``out``; returns the summary (also ``OUT.summary.json``).
+
+    ``input``: JSONL (``.gz``/``.zst``), CSV/TSV, Parquet, a folder of ``.txt``/``.html`` files or
+    ``"-"``; ``out``: ``.jsonl``, ``.csv`` or ``.parquet``; ``model``: shipped name, model folder
+    or a loaded classifier. See :func:`topicclf.score.score_file` (imported on first call) for
+    every parameter.
+    """
     from .score import score_file as _score_file
 
-    return _score_file(*args, **kwargs)
+    return _score_file(input, out, model=model, text_field=text_field, id_field=id_field,
+                       title_field=title_field, batch_size=batch_size, workers=workers, resume=resume,
+                       progress=progress)
 
 
 __all__ = [

@@ -93,7 +93,9 @@ def evaluate(model, texts: Sequence[str], labels, *, ids: Sequence[str] | None =
             raise ValueError(f"labels not known to the model: {unknown}; the model's labels are {names}")
         Y, _, _ = encode_targets([[l] for l in labels], names)
     else:
-        Y, _, _ = encode_targets([list(l) for l in labels], names)
+        # one label as a plain string is a list of one label, not of its characters
+        Y, _, _ = encode_targets([[l] if isinstance(l, str) else list(l if l is not None else [])
+                                  for l in labels], names)
     clean, langs, flags = model.prepare(texts)
     S = model._score(clean, langs, flags)
     pred = model._labels_from(S, flags, langs)

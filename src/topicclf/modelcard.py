@@ -16,27 +16,54 @@ def _fmt(v) -> str:
     return f"{v:.4f}" if isinstance(v, float) else str(v)
 
 
-def model_card(config: dict, extra: str = "") -> str:
-    """Markdown model card for a model ``config`` (see :mod:`topicclf.serialization`)."""
+def _is_shipped(name: str) -> bool:
+    try:
+        from . import available_models
+
+        return name in available_models()
+    except Exception:  # a card is still written without the list
+        return False
+
+
+def _how_to_load(name: str, path) -> list[str]:
+    """Code that loads this model: by name for a shipped model, else by its folder's path."""
+    from pathlib import Path
+
+    folder = Path(path).name if path is not None else name
+    if folder == name and _is_shipped(name):
+        where, comment = name, "a shipped model; or the path of this folder"
+    else:  # the path as the user gave it, unless it is absolute (no home folders in a card)
+        where = Path(path).as_posix() if path is not None and not Path(path).is_absolute() else f"path/to/{folder}"
+        comment = "the path of this model's folder (from elsewhere: its full path)"
+    return ["```python", "import topicclf", f"clf = topicclf.load({where!r})  # {comment}",
+            "clf.classify(\"...article text...\")   # or a list of texts", "```", "",
+            "or from a shell: `topicclf classify --model " + where + " article.txt`", ""]
+
+
+def model_card(config: dict, extra: str = "", path=None) -> str:
+    """Markdown model card for a model ``config`` (see :mod:`topicclf.serialization`); ``path``:
+    the folder it is saved to, as the user named it (the card shows how to load it from there)."""
     name = config.get("name", "model")
     kind = "multi-label" if config.get("multilabel") else "single-label"
     lines = [
         f"# topicclf model `{name}`", "",
         config.get("description", f"A {kind} {config.get('model_type', 'linear')} topic classifier."), "",
-        "```python", "import topicclf", f"clf = topicclf.load({name!r})  # or the path of this folder",
-        "clf.classify([\"...article text...\"])", "```", "",
+        *_how_to_load(name, path),
         "## Labels", "",
         f"{kind}; languages accepted: {', '.join(config.get('languages', []))} "
         "(other languages get no labels and the flag `unsupported_language:xx`).", "",
-        "| label | threshold |", "|---|---|",
     ]
+    desc = config.get("label_descriptions") or {}
     thr = config.get("thresholds", {})
+    lines += ["| label | threshold |" + (" meaning |" if desc else ""), "|---|---|" + ("---|" if desc else "")]
     for l in config.get("labels", []):
         t = thr.get(l)
         if not config.get("multilabel"):
-            lines.append(f"| `{l}` | argmax |")
+            cell = "argmax"
         else:
-            lines.append(f"| `{l}` | {t:.3f} |" if t is not None else f"| `{l}` | per route (see `routes/*/README.md`) |")
+            cell = f"{t:.3f}" if t is not None else "per route (see `routes/*/README.md`)"
+        meaning = f" {desc.get(l, '').replace('|', '/')} |" if desc else ""
+        lines.append(f"| `{l}` | {cell} |{meaning}")
     tr = config.get("training", {})
     lines += ["", "## Training", ""]
     for d in tr.get("data", []):

@@ -302,7 +302,12 @@ def load_model_dir(path) -> tuple[dict, dict[str, np.ndarray], dict]:
         state = json.loads((path / "vocab.json").read_text(encoding="utf-8")) if (path / "vocab.json").exists() else {}
     except ValueError as e:
         raise ModelFileError(f"{path}: malformed JSON ({e})") from None
+    if not isinstance(config, dict):
+        raise ModelFileError(f"{path / 'config.json'}: not a JSON object")
     _check_versions(path, config)
+    from .taxonomy import with_label_descriptions
+
+    config = with_label_descriptions(config)  # a shipped family's model saved without them
     try:
         arrays = load_file(str(path / "weights.safetensors"))
     except (SafetensorError, OSError, ValueError) as e:

@@ -121,6 +121,46 @@ _lock = threading.Lock()
 _segmenter: Callable[[str], list[str]] | None = None
 
 
+def _import_word_tokenize() -> Callable[[str], list[str]]:
+    """underthesea's ``word_tokenize`` without running ``underthesea/__init__.py``.
+
+    That file imports every pipeline of underthesea, its translation model included, and so
+    torch and transformers when they are installed: 4-7 s before the first word, where the CRF
+    segmenter itself loads in a fraction of a second. While the segmenter's modules load (and
+    its model, on a first call), a bare package object stands in for ``underthesea``; it and
+    those modules are removed from ``sys.modules`` after, so a later ``import underthesea``
+    loads the whole package as usual. If underthesea is imported already, it is used as it is.
+    """
+    import importlib
+    import importlib.util
+    import sys
+    import types
+
+    if "underthesea" in sys.modules:
+        from underthesea import word_tokenize
+
+        return word_tokenize
+    spec = importlib.util.find_spec("underthesea")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("No module named 'underthesea'")
+    before = set(sys.modules)
+    stub = types.ModuleType("underthesea")
+    stub.__path__ = list(spec.submodule_search_locations)
+    stub.__spec__ = spec
+    stub.__package__ = "underthesea"
+    sys.modules["underthesea"] = stub
+    try:
+        importlib.import_module("underthesea.pipeline.text_normalize")  # first, as underthesea does (a cycle)
+        module = importlib.import_module("underthesea.pipeline.word_tokenize")
+        module.word_tokenize("Việt Nam")  # loads the CRF model (its imports too) while the stand-in is there
+        return module.word_tokenize
+    finally:
+        # the modules loaded under the stand-in leave sys.modules too (the function keeps its
+        # own): a later `import underthesea` then loads a complete, consistent package
+        for name in [n for n in sys.modules if n.split(".")[0] == "underthesea" and n not in before]:
+            del sys.modules[name]
+
+
 def _load_segmenter() -> Callable[[str], list[str]]:
     global _segmenter
     with _lock:
@@ -130,7 +170,7 @@ def _load_segmenter() -> Callable[[str], list[str]]:
             root = logging.getLogger()
             handlers, level = root.handlers[:], root.level
             try:
-                from underthesea import word_tokenize
+                word_tokenize = _import_word_tokenize()
             except ImportError as e:  # pragma: no cover - underthesea is a dependency
                 raise ImportError(
                     "Vietnamese word segmentation needs underthesea (pip install underthesea);"
