@@ -84,9 +84,11 @@ def test_windows_non_overlapping_and_errors():
 def test_docstring_examples():
     import doctest
 
-    import topicclf.encoders as module
+    import importlib
 
-    assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0
+    for name in ("", ".e5", ".sentencepiece", ".registry", ".windows", ".encoder", ".quantize"):
+        module = importlib.import_module("topicclf.encoders" + name)
+        assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0, name
 
 
 # -------------------------------------------------------------------- tiny BERT model
@@ -235,7 +237,7 @@ def test_e5_folder_and_checksums(e5):
     assert record["source"]["sha256"] == E5_Q4_SHA256
     assert {"config.json", "model.safetensors", "tokenizer.json",
             "tokenizer_config.json"} <= set(record["files"])
-    from topicclf.encoders import _checksums_ok, _sha256
+    from topicclf.encoders.e5 import _checksums_ok, _sha256
 
     assert all(_sha256(path / n) == h for n, h in record["files"].items())
     stamp = (path / "model.safetensors").stat().st_mtime_ns

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import topicclf
-from topicclf.routed import RoutedTopicClassifier
+from topicclf.classifiers.routed import RoutedTopicClassifier
 
 from conftest import REPO, SPORT
 

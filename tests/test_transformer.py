@@ -1,4 +1,4 @@
-"""Tests for topicclf.transformer: fine-tuning, windows, save/load, CLI, embedding features.
+"""Tests for the transformer kind (topicclf.classifiers.transformer): fine-tuning, windows, save/load, CLI, embedding features.
 
 Offline and fast: a tiny BERT (2 layers, hidden 32) and a WordPiece tokenizer trained here
 on synthetic sentences stand in for a real checkpoint; nothing is downloaded.
@@ -17,13 +17,10 @@ transformers = pytest.importorskip("transformers", reason="needs transformers")
 pytest.importorskip("datasets")
 
 import topicclf  # noqa: E402
-from topicclf.transformer import (  # noqa: E402
-    EmbeddingFeaturizer,
-    TransformerTopicClassifier,
-    pool_windows,
-    quantize_linear_layers,
-    train_transformer,
-)
+from topicclf.classifiers.transformer import TransformerTopicClassifier, pool_windows  # noqa: E402
+from topicclf.classifiers.transformer_training import train_transformer  # noqa: E402
+from topicclf.embeddings import EmbeddingFeaturizer  # noqa: E402
+from topicclf.encoders import quantize_linear_layers  # noqa: E402
 
 from conftest import build_tiny_bert  # noqa: E402
 

@@ -22,7 +22,8 @@ from .evaluate import evaluate, write_report
 from .features import NgramVectorizer
 from .lang import Language, detect_language
 from .linear import LinearTopicClassifier
-from .model import DEFAULT_MODEL, Prediction, TopicClassifier, available_models, load
+from .classifiers.base import Prediction, TopicClassifier
+from .classifiers.registry import DEFAULT_MODEL, available_models, load
 from .serialization import ModelFileError, ModelVersionWarning
 from .text import DecodeError, normalize, read_text
 from .tokenize import tokenize

@@ -32,7 +32,7 @@ class _WindowLimitedEncoder(Encoder):
         self.max_windows = max_windows
         self.quantized = bool(quantize)
         if self.quantized:
-            from .transformer import quantize_linear_layers  # here: transformer re-exports this module
+            from .encoders.quantize import quantize_linear_layers
 
             self.model = quantize_linear_layers(self.model).eval()
 

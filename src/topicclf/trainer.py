@@ -1,4 +1,5 @@
-"""Training: texts and labels in, a :class:`~topicclf.model.TopicClassifier` out.
+"""Training the ``linear`` kind: texts and labels in, a
+:class:`~topicclf.classifiers.linear.NgramTopicClassifier` out.
 
 Example:
     >>> texts = ["Đội tuyển thắng trận chung kết", "Giá vàng tăng mạnh hôm nay"] * 10
@@ -21,8 +22,8 @@ from sklearn.pipeline import Pipeline
 from .data import Records, load_training_files, validate
 from .features import NgramVectorizer
 from .lang import detect_language
+from .classifiers.linear import NgramTopicClassifier
 from .linear import LinearTopicClassifier
-from .model import TopicClassifier
 from .text import normalize
 
 __all__ = ["train", "train_file"]
@@ -33,7 +34,7 @@ def train(texts: Sequence[str], labels, *, label_set: Sequence[str] | None = Non
           max_features: int | None = None, sublinear_tf: bool = True, digits: bool = True,
           loss: str = "squared_hinge", C: float = 0.5, class_weight=None, cv: int = 3,
           seed: int = 0, name: str = "model", max_chars: int = 100_000, min_tokens: int = 3,
-          meta: dict | None = None, sample_weight=None, calibration_mask=None) -> TopicClassifier:
+          meta: dict | None = None, sample_weight=None, calibration_mask=None) -> NgramTopicClassifier:
     """Fit a linear topic model on raw texts.
 
     ``labels``: one label per text (single-label) or a list of labels per text
@@ -69,7 +70,7 @@ def train(texts: Sequence[str], labels, *, label_set: Sequence[str] | None = Non
     info["training"].update((meta or {}).pop("training", {}))
     info.update(meta or {})
     info.setdefault("metrics", {})["cv"] = pipe[-1].cv_scores_
-    return TopicClassifier(pipe, languages=languages, max_chars=max_chars, min_tokens=min_tokens, meta=info)
+    return NgramTopicClassifier(pipe, languages=languages, max_chars=max_chars, min_tokens=min_tokens, meta=info)
 
 
 def _label_counts(recs: Records) -> dict:
@@ -78,7 +79,7 @@ def _label_counts(recs: Records) -> dict:
 
 
 def train_file(data, out=None, *, text_field: str = "text", label_field: str | None = None,
-               label_set: Sequence[str] | None = None, name: str | None = None, **params) -> TopicClassifier:
+               label_set: Sequence[str] | None = None, name: str | None = None, **params) -> NgramTopicClassifier:
     """Train on a JSONL/CSV/Parquet file (see :func:`topicclf.data.load_records`) and save to ``out``.
 
     The model's config records the file's SHA-256, the seed and the parameters.

@@ -1,0 +1,108 @@
+"""The ``linear`` kind: syllable n-gram TF-IDF features and a calibrated linear model.
+
+:class:`NgramTopicClassifier` is what :func:`topicclf.train` returns and what the shipped
+``policy5`` and ``vntc10`` are. Its pipeline is a :class:`~topicclf.features.NgramVectorizer`
+and a :class:`~topicclf.linear.LinearTopicClassifier`; scoring runs straight from the n-gram C
+loop (no sparse matrix), and :meth:`~NgramTopicClassifier.explain` names the words behind a
+label. Training lives in :mod:`topicclf.trainer`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..features import NgramVectorizer
+from ..linear import LinearTopicClassifier
+from ..serialization import ModelFileError, save_model_dir
+from .base import TopicClassifier
+
+__all__ = ["NgramTopicClassifier"]
+
+
+class NgramTopicClassifier(TopicClassifier):
+    """N-gram TF-IDF features + a linear model, behind the shared text pipeline.
+
+    Parameters are those of :class:`~topicclf.classifiers.base.TopicClassifier`; ``pipeline``
+    is ``Pipeline([("features", NgramVectorizer), ("classifier", LinearTopicClassifier)])``.
+    """
+
+    kind = "linear"
+
+    def _proba(self, texts: list[str]) -> np.ndarray:
+        """``pipeline.predict_proba``; for n-gram features + a linear model, the C extension
+        computes the scores without building the sparse feature matrix (same numbers up to
+        float32 rounding)."""
+        steps = self.pipeline.steps if hasattr(self.pipeline, "steps") else []
+        if len(steps) == 2 and isinstance(steps[0][1], NgramVectorizer) \
+                and isinstance(steps[1][1], LinearTopicClassifier):
+            vec, est = steps[0][1], steps[1][1]
+            Z = vec.linear_scores(texts, est.coef_)
+            if Z is not None:
+                return est.proba_from_decision(Z + est.intercept_)
+        return self.pipeline.predict_proba(texts)
+
+    def explain(self, text: str, top_k: int = 10, labels: Sequence[str] | None = None) -> dict[str, list[tuple[str, float]]]:
+        """The terms that pushed each label's score most, with their weights (logit units).
+
+        For Vietnamese, n-gram contributions are summed over the words of underthesea's
+        segmentation, so terms are words (``chủ_quyền``), not bare syllables. ``labels``
+        defaults to the predicted labels.
+        """
+        from ..explain import explain_linear
+
+        return explain_linear(self, text, top_k=top_k, labels=labels)
+
+    def config(self) -> dict:
+        est = self.estimator
+        return {
+            **{k: v for k, v in self.meta.items() if k not in ("format_version", "versions")},
+            "model_type": "linear",
+            "labels": self.labels,
+            "multilabel": self.multilabel,
+            "thresholds": self.thresholds,
+            "languages": self.languages,
+            "preprocessing": {"normalize": "topicclf.normalize", "max_chars": self.max_chars,
+                              "min_tokens": self.min_tokens, "features": "NgramVectorizer"},
+            "vectorizer": self.pipeline[0].get_state()[1]["params"],
+            "classifier": est.get_state()[1],
+        }
+
+    def save(self, path, card_extra: str = "", extra_files: dict[str, bytes] | None = None, *,
+             overwrite: bool = False) -> Path:
+        """Save as a model directory (see :mod:`topicclf.serialization`).
+
+        ``card_extra`` is Markdown appended to the generated model card; ``extra_files``
+        (relative path -> bytes, e.g. an evaluation report) are saved and checksummed too;
+        ``overwrite`` as for :func:`~topicclf.serialization.save_model_dir`.
+        """
+        from ..modelcard import model_card
+        from ..serialization import library_versions
+
+        vec_arrays, vec_state = self.pipeline[0].get_state()
+        est_arrays, _ = self.estimator.get_state()
+        arrays = {f"features.{k}": v for k, v in vec_arrays.items()}
+        arrays.update({f"classifier.{k}": v for k, v in est_arrays.items()})
+        config = self.config()
+        card = model_card({**config, "versions": library_versions()}, extra=card_extra)
+        return save_model_dir(path, config, arrays, {"tokens": vec_state["tokens"]}, card, extra_files,
+                              overwrite=overwrite)
+
+    @classmethod
+    def from_parts(cls, path, config: dict, arrays: dict, state: dict, *, load=None) -> "NgramTopicClassifier":
+        from sklearn.pipeline import Pipeline
+
+        try:
+            vec = NgramVectorizer.from_state(
+                {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("features.")},
+                {"params": config["vectorizer"], "tokens": state["tokens"]})
+            est = LinearTopicClassifier.from_state(
+                {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("classifier.")},
+                config["classifier"])
+        except (KeyError, TypeError) as e:
+            raise ModelFileError(f"{path}: config or weights lack {e}") from None
+        if est.coef_.shape[1] != vec.n_features_out_:
+            raise ModelFileError(f"{path}: {vec.n_features_out_} features but weights for {est.coef_.shape[1]}")
+        return cls(Pipeline([("features", vec), ("classifier", est)]), **cls._preprocessing(config))
