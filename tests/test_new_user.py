@@ -78,3 +78,182 @@ def test_score_logs_progress_lines_when_stderr_is_not_a_terminal(tmp_path, tiny_
     lines = [l for l in r.stderr.splitlines() if l.startswith("topicclf: scoring:")]
     assert len(lines) >= 3 and "\r" not in r.stderr
     assert "30 records" in lines[-1] and "done in" in lines[-1]
+
+
+# -- item 3: label descriptions travel with the model ----------------------------------------------
+
+POLICY5 = ["democracy", "human_rights", "religion", "sovereignty", "foreign_relations"]
+
+
+def test_policy5_labels_have_descriptions(capsys):
+    clf = topicclf.load("policy5")
+    desc = clf.meta["label_descriptions"]
+    assert list(desc) == POLICY5 and all(len(d) > 80 for d in desc.values())
+    assert desc["sovereignty"].startswith("Sovereignty and territory (Chủ quyền lãnh thổ): ")
+    assert main(["info", "--model", "policy5"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["label_info"]["religion"]["description"] == desc["religion"]
+    assert info["label_info"]["religion"]["threshold"] == pytest.approx(clf.thresholds["religion"])
+
+
+def test_the_taxonomy_document_matches_the_packaged_definitions():
+    from topicclf.taxonomy import packaged_taxonomy
+
+    doc = (REPO / "docs" / "TAXONOMY.md").read_text(encoding="utf-8")
+    tax = packaged_taxonomy("policy5")
+    for label, entry in tax["labels"].items():
+        assert f"| `{label}` | {entry['title_vi']} |" in doc
+
+
+def test_train_saves_label_descriptions(tmp_path, tiny_sets):
+    texts, labels = tiny_sets
+    desc = {"sport": "matches, athletes, competitions", "business": "companies, markets, prices"}
+    clf = topicclf.train(texts * 2, labels * 2, min_df=1, cv=2, label_descriptions=desc)
+    clf.save(tmp_path / "m")
+    cfg = json.loads((tmp_path / "m" / "config.json").read_text(encoding="utf-8"))
+    assert cfg["label_descriptions"] == {"business": desc["business"], "sport": desc["sport"]}
+    assert "companies, markets, prices" in (tmp_path / "m" / "README.md").read_text(encoding="utf-8")
+    assert topicclf.load(tmp_path / "m").meta["label_descriptions"]["sport"] == desc["sport"]
+    with pytest.raises(ValueError, match=r"unknown labels \['sprot'\]"):
+        topicclf.train(texts * 2, labels * 2, min_df=1, cv=2, label_descriptions={"sprot": "typo"})
+
+
+def test_a_model_named_policy5_gets_the_packaged_descriptions(tiny_sets):
+    texts = [t for t in tiny_sets[0]] * 2
+    labels = [["religion"] if i % 2 else ["democracy"] for i in range(len(texts))]
+    clf = topicclf.train(texts, labels, min_df=1, cv=2, name="policy5", label_set=["democracy", "religion"])
+    assert clf.meta["label_descriptions"]["religion"].startswith("Religion (Tôn giáo)")
+    other = topicclf.train(texts, labels, min_df=1, cv=2, name="mine", label_set=["democracy", "religion"])
+    assert "label_descriptions" not in other.meta
+
+
+# -- item 4: a label given as one string is one label -----------------------------------------------
+
+@pytest.fixture(scope="module")
+def multi_model(tmp_path_factory):
+    texts = SPORT + BUSINESS
+    labels = [["sport"]] * len(SPORT) + [["business"]] * len(BUSINESS)
+    clf = topicclf.train(texts * 2, labels * 2, min_df=1, cv=2, name="multi", languages=["vi"])
+    return clf.save(tmp_path_factory.mktemp("models") / "multi")
+
+
+def test_evaluate_a_multilabel_model_on_string_labels(multi_model, tmp_path, capsys):
+    clf = topicclf.load(multi_model)
+    texts = SPORT + BUSINESS
+    strings = ["sport"] * len(SPORT) + ["business"] * len(BUSINESS)
+    r1 = topicclf.evaluate(clf, texts, strings)
+    r2 = topicclf.evaluate(clf, texts, [[l] for l in strings])
+    assert r1["micro_f1"] == r2["micro_f1"] > 0.9
+    data = write_jsonl(tmp_path / "test.jsonl", [{"text": t, "label": l} for t, l in zip(texts, strings)])
+    assert main(["evaluate", "--model", str(multi_model), "--data", str(data), "--report", str(tmp_path / "r")]) == 0
+    assert "micro-F1" in capsys.readouterr().out
+
+
+# -- item 6: small data, model cards ------------------------------------------------------------------
+
+def test_small_training_data_warns_about_min_df(tiny_sets):
+    from topicclf.trainer import SmallDataWarning
+
+    texts, labels = tiny_sets
+    with pytest.warns(SmallDataWarning, match="only 24 training texts: min_df=2.*min_df=1"):
+        topicclf.train(texts * 2, labels * 2, cv=2)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SmallDataWarning)
+        topicclf.train(texts * 2, labels * 2, cv=2, min_df=1)
+
+
+def test_model_card_says_how_to_load_the_folder(tmp_path, tiny_sets):
+    texts, labels = tiny_sets
+    clf = topicclf.train(texts * 2, labels * 2, cv=2, min_df=1, name="my3")
+    card = (clf.save(tmp_path / "my3") / "README.md").read_text(encoding="utf-8")
+    assert "topicclf.load('my3')" not in card
+    assert "the path of this model's folder" in card and "topicclf classify --model" in card
+    shipped = (REPO / "models" / "policy5" / "README.md")
+    from topicclf.modelcard import model_card
+
+    assert "topicclf.load('policy5')  # a shipped model" in model_card(topicclf.load("policy5").config())
+    assert shipped.is_file()
+
+
+# -- item 7: the command line ------------------------------------------------------------------------
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0 and capsys.readouterr().out.strip() == f"topicclf {topicclf.__version__}"
+
+
+@pytest.mark.parametrize("command,expected", [
+    ("train", ["--C FLOAT", "inverse regularisation", "(default: 0.5)", "--min-df N", "(default: 2)",
+               "--cv K", "(default: 3)", "--force", "--label-descriptions"]),
+    ("evaluate", ["--report DIR", "metrics.json", "--text-field NAME", "(default: text)"]),
+    ("tokenize", ["(default: word)", "syllable: split at spaces"]),
+])
+def test_help_shows_meanings_and_defaults(command, expected, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    for piece in expected:
+        assert piece in out, piece
+
+
+def test_train_prints_its_cross_validated_metrics(tmp_path, capsys):
+    rows = [{"text": t, "label": "sport"} for t in SPORT * 2] + [{"text": t, "label": "business"} for t in BUSINESS * 2]
+    data = write_jsonl(tmp_path / "train.jsonl", rows)
+    assert main(["train", "--data", str(data), "--out", str(tmp_path / "m"), "--min-df", "1", "--cv", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "cross-validated on the training data (2 folds" in out and "accuracy " in out
+    assert f"saved model to {tmp_path / 'm'}" in out and "topicclf.load(" in out
+
+
+def test_train_cli_warns_about_min_df_on_small_data(tmp_path, capsys):
+    rows = [{"text": t, "label": "sport"} for t in SPORT] + [{"text": t, "label": "business"} for t in BUSINESS]
+    data = write_jsonl(tmp_path / "train.jsonl", rows)
+    assert main(["train", "--data", str(data), "--out", str(tmp_path / "m"), "--cv", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "topicclf: warning: only 12 training texts: min_df=2" in err and "--min-df 1" in err
+
+
+def test_train_cli_label_descriptions(tmp_path, capsys):
+    rows = [{"text": t, "label": "sport"} for t in SPORT] + [{"text": t, "label": "business"} for t in BUSINESS]
+    data = write_jsonl(tmp_path / "train.jsonl", rows)
+    (tmp_path / "labels.json").write_text(json.dumps({"sport": "games and athletes", "business": "money"}))
+    assert main(["train", "--data", str(data), "--out", str(tmp_path / "m"), "--min-df", "1", "--cv", "2",
+                 "--label-descriptions", str(tmp_path / "labels.json")]) == 0
+    assert json.loads((tmp_path / "m" / "config.json").read_text())["label_descriptions"]["sport"] == "games and athletes"
+    capsys.readouterr()
+    assert main(["info", "--model", str(tmp_path / "m")]) == 0
+    assert json.loads(capsys.readouterr().out)["label_info"]["business"] == {"description": "money", "threshold": None}
+
+
+def test_classify_a_folder_says_what_to_do(tmp_path):
+    with pytest.raises(SystemExit) as e:
+        main(["classify", str(tmp_path)])
+    assert "is a folder" in str(e.value.code) and "topicclf score" in str(e.value.code)
+
+
+def test_tokenize_cli_does_not_load_transformers(tmp_path):
+    f = tmp_path / "t.txt"
+    f.write_text("Chủ quyền biển đảo của Việt Nam\n", encoding="utf-8")
+    code = ("import sys\nfrom topicclf.cli import main\n"
+            f"assert main(['tokenize', {str(f)!r}]) == 0\n"
+            "heavy = sorted(m for m in ('transformers', 'torch') if m in sys.modules)\n"
+            "assert not heavy, heavy\n"
+            "import underthesea\n"  # the real package still imports whole afterwards
+            "assert underthesea.word_tokenize('Việt Nam') == ['Việt Nam'] and underthesea.pos_tag\n")
+    r = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["Chủ_quyền", "biển", "đảo", "của", "Việt_Nam"]
+
+
+def test_score_file_shows_its_signature():
+    import inspect
+
+    from topicclf import score as score_module
+
+    ours = inspect.signature(topicclf.score_file).parameters
+    real = inspect.signature(score_module.score_file).parameters
+    assert [(p.name, p.kind, p.default) for p in ours.values()] == [(p.name, p.kind, p.default) for p in real.values()]
+    assert "text_field" in (topicclf.score_file.__doc__ or "") or "text_field" in str(inspect.signature(topicclf.score_file))

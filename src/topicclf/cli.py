@@ -33,8 +33,12 @@ def _read_inputs(files: list[str]) -> list[tuple[str, str]]:
     out = []
     for f in files:
         p = Path(f)
+        if p.is_dir():
+            raise SystemExit(f"topicclf: error: {f}: is a folder; classify takes text files (e.g. "
+                             f"topicclf classify {f.rstrip('/')}/*.txt). To label every .txt/.html file "
+                             f"of a folder into one file: topicclf score {f} --out labels.jsonl")
         if not p.is_file():
-            raise SystemExit(f"topicclf: {f}: no such file")
+            raise SystemExit(f"topicclf: error: {f}: no such file")
         out.append((f, read_text(p)))
     return out
 
@@ -77,6 +81,12 @@ def cmd_tokenize(args) -> int:
 
 def cmd_train(args) -> int:
     labels = args.labels.split(",") if args.labels else None
+    if args.model_type == "transformer" and args.label_descriptions:
+        raise SystemExit("topicclf: error: --label-descriptions is for linear models for now; "
+                         "set them on a transformer model with clf.meta['label_descriptions'] and save it")
+    from .serialization import check_save_target
+
+    check_save_target(args.out, args.force)  # before training, not after
     if args.model_type == "transformer":
         from .transformer import train_transformer_file
 
@@ -85,7 +95,7 @@ def cmd_train(args) -> int:
                                    ("val_fraction", args.val_fraction)) if v is not None}
         if args.class_weight:
             extra["class_weight"] = args.class_weight
-        train_transformer_file(args.data, args.out, base_model=args.base_model, text_field=args.text_field,
+        clf = train_transformer_file(args.data, args.out, base_model=args.base_model, text_field=args.text_field,
                                label_field=args.label_field, label_set=labels, seed=args.seed,
                                epochs=args.epochs, max_length=args.max_length, name=args.name,
                                segment_words=args.segment_words, device=args.device,
@@ -97,10 +107,32 @@ def cmd_train(args) -> int:
                   "cv": args.cv}
         if args.class_weight:
             params["class_weight"] = args.class_weight
-        train_file(args.data, args.out, text_field=args.text_field, label_field=args.label_field,
-                   label_set=labels, name=args.name, **params)
-    print(f"saved model to {args.out}")
+        clf = train_file(args.data, args.out, text_field=args.text_field, label_field=args.label_field,
+                         label_set=labels, name=args.name, label_descriptions=args.label_descriptions,
+                         overwrite=args.force, **params)
+    for line in _metrics_lines(clf.meta.get("metrics", {}), clf.labels, args):
+        print(line)
+    print(f"saved model to {args.out}; load it with topicclf.load({str(args.out)!r}) "
+          f"or topicclf classify --model {args.out} FILE")
     return 0
+
+
+def _metrics_lines(metrics: dict, labels: list[str], args) -> list[str]:
+    """The training metrics of a new model, for a person (held-out folds or validation split)."""
+    out = []
+    for split, m in metrics.items():
+        if not isinstance(m, dict):
+            continue
+        nums = {k: v for k, v in m.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        if not nums:
+            continue
+        where = (f"cross-validated on the training data ({args.cv} folds; each text scored by a model "
+                 "that did not see it)" if split == "cv" else split)
+        out.append(f"{where}: " + ", ".join(f"{k.replace('_f1', '-F1')} {v:.3f}" for k, v in nums.items()))
+        per = m.get("f1")
+        if isinstance(per, list) and len(per) == len(labels):
+            out.append("  F1 per label: " + ", ".join(f"{l} {f:.3f}" for l, f in zip(labels, per)))
+    return out
 
 
 def cmd_evaluate(args) -> int:
@@ -272,95 +304,175 @@ def cmd_info(args) -> int:
     if args.model:
         clf = topicclf.load(args.model)
         cfg = clf.config()
-        print(json.dumps({k: cfg.get(k) for k in ("name", "model_type", "labels", "multilabel", "languages",
-                                                   "thresholds", "metrics", "training", "seed")},
-                         ensure_ascii=False, indent=2, default=str))
+        out = {k: cfg.get(k) for k in ("name", "model_type", "description", "labels", "multilabel", "languages",
+                                       "thresholds")}
+        out["label_info"] = _label_info(clf)
+        out.update({k: cfg.get(k) for k in ("metrics", "training", "seed")})
+        print(json.dumps(out, ensure_ascii=False, indent=2, default=str))
     else:
         print(json.dumps({"topicclf": topicclf.__version__, "shipped_models": available_models(),
                           "default_model": topicclf.DEFAULT_MODEL, "versions": library_versions()}, indent=2))
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="topicclf", description="Topic classification for Vietnamese and English news.")
-    p.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
-    sub = p.add_subparsers(dest="command", required=True)
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Help with each option's default (when it has one worth showing)."""
 
-    c = sub.add_parser("classify", help="classify text files (or stdin) and print labels with scores")
+    def _get_help_string(self, action):
+        h = action.help or ""
+        if ("%(default)" in h or "default" in h or action.default in (None, False, argparse.SUPPRESS)
+                or not (action.option_strings or action.nargs in ("?", "*"))):
+            return h
+        return h + " (default: %(default)s)"
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("topicclf")
+    except metadata.PackageNotFoundError:  # running from a source tree
+        return "0.0.0+unknown"
+
+
+def _label_info(clf) -> dict:
+    """Per label: what it means (``label_descriptions``) and its threshold (multi-label)."""
+    info = getattr(clf, "label_info", None)
+    if isinstance(info, dict):
+        return info
+    desc = clf.meta.get("label_descriptions") or {}
+    thr = clf.thresholds if clf.multilabel else {}
+    return {l: {"description": desc.get(l), "threshold": thr.get(l)} for l in clf.labels}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="topicclf", description="Topic classification for Vietnamese and English news.",
+                                formatter_class=_HelpFormatter,
+                                epilog="Run `topicclf COMMAND --help` for a command's options.")
+    p.add_argument("--version", action="version", version=f"topicclf {_version()}")
+    p.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help: str, description: str | None = None) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, description=description or help[:1].upper() + help[1:] + ".",
+                              formatter_class=_HelpFormatter)
+
+    model_help = "shipped model name (see `topicclf info`) or model folder (default: policy5)"
+    c = command("classify", "classify text files (or stdin) and print labels with scores")
     c.add_argument("files", nargs="*", help="text/HTML files (any encoding topicclf.read_text detects); - or none: stdin")
-    c.add_argument("--model", default=None, help="shipped model name or model directory (default: policy5)")
+    c.add_argument("--model", default=None, help=model_help)
     c.add_argument("--explain", action="store_true", help="show the terms behind each predicted label")
-    c.add_argument("--top-terms", type=int, default=8)
+    c.add_argument("--top-terms", type=int, default=8, metavar="N", help="terms shown per label by --explain")
     c.add_argument("--json", action="store_true", help="one JSON object per file")
     c.set_defaults(func=cmd_classify)
 
-    t = sub.add_parser("tokenize", help="print tokens, one input line per output line")
-    t.add_argument("files", nargs="*")
-    t.add_argument("--lang", default=None, help="vi, en, ... (default: detected)")
-    t.add_argument("--mode", default="word", choices=["word", "syllable"])
+    t = command("tokenize", "print tokens, one input line per output line")
+    t.add_argument("files", nargs="*", help="text files; - or none: stdin")
+    t.add_argument("--lang", default=None, help="vi, en, ... (default: detected per text)")
+    t.add_argument("--mode", default="word", choices=["word", "syllable"],
+                   help="word: Vietnamese words, their syllables joined by _ (underthesea's segmenter); "
+                        "syllable: split at spaces and punctuation only")
     t.set_defaults(func=cmd_tokenize)
 
-    tr = sub.add_parser("train", help="train a model on a labeled JSONL/CSV/Parquet file")
-    tr.add_argument("--data", required=True, nargs="+", help="one or more labeled files")
-    tr.add_argument("--out", required=True, help="output model directory")
-    tr.add_argument("--text-field", default="text")
-    tr.add_argument("--label-field", default=None, help="label (single-label) or labels (a list: multi-label)")
-    tr.add_argument("--labels", default=None, help="comma-separated declared labels (others are an error)")
-    tr.add_argument("--name", default=None)
-    tr.add_argument("--model-type", default="linear", choices=["linear", "transformer"])
-    tr.add_argument("--base-model", default="multilingual-e5-small", help="transformer: local checkpoint or name")
-    tr.add_argument("--epochs", type=int, default=3)
-    tr.add_argument("--max-length", type=int, default=256, help="transformer: tokens per window")
-    tr.add_argument("--batch-size", type=int, default=None, help="transformer: windows per step (default 16)")
+    tr = command("train", "train a model on a labeled JSONL/CSV/Parquet file",
+                 "Train a model on labeled files and save it to a folder. Prints the metrics measured "
+                 "by cross-validation on the training data.")
+    tr.add_argument("--data", required=True, nargs="+", metavar="FILE",
+                    help="one or more labeled files (.jsonl, .jsonl.gz, .csv, .parquet)")
+    tr.add_argument("--out", required=True, metavar="DIR",
+                    help="folder to save the model to: a new or empty folder, or an earlier model's folder "
+                         "(only the model's own files are replaced)")
+    tr.add_argument("--force", action="store_true",
+                    help="also save into an existing folder that is not a model folder: files of the model's "
+                         "names (config.json, README.md, ...) are replaced, other files are kept")
+    tr.add_argument("--text-field", default="text", metavar="NAME", help="field holding the text")
+    tr.add_argument("--label-field", default=None, metavar="NAME",
+                    help="field holding the label: a string (single-label) or a list of strings "
+                         "(multi-label) (default: labels if the data has it, else label)")
+    tr.add_argument("--labels", default=None, metavar="A,B,...",
+                    help="comma-separated allowed labels, in output order; another label in the data is an "
+                         "error (default: the labels found in the data)")
+    tr.add_argument("--label-descriptions", default=None, metavar="FILE.json",
+                    help='what each label means, {"label": "description", ...}: saved in the model, shown '
+                         "by `topicclf info --model` and clf.label_info")
+    tr.add_argument("--name", default=None, help="the model's name in its config and card (default: the --out folder's name)")
+    tr.add_argument("--model-type", default="linear", choices=["linear", "transformer"],
+                    help="linear: TF-IDF n-grams and a linear SVM, seconds on a CPU; transformer: fine-tune "
+                         "an encoder (pip install 'topicclf[transformers]'; slow without a GPU)")
+    tr.add_argument("--C", type=float, default=0.5, metavar="FLOAT",
+                    help="linear: inverse regularisation strength; higher fits the training data more closely")
+    tr.add_argument("--min-df", type=int, default=2, metavar="N",
+                    help="linear: keep the n-grams found in at least N training texts; use 1 with a few "
+                         "hundred texts or fewer")
+    tr.add_argument("--ngram-max", type=int, default=2, metavar="N",
+                    help="linear: longest n-gram (of syllables) used as a feature")
+    tr.add_argument("--cv", type=int, default=3, metavar="K",
+                    help="linear: folds of the cross-validation that calibrates the scores, picks multi-label "
+                         "thresholds and measures the printed metrics")
+    tr.add_argument("--class-weight", default=None, choices=["balanced"],
+                    help="balanced: weight classes inversely to their frequency, for skewed label counts "
+                         "(default: equal weights)")
+    tr.add_argument("--seed", type=int, default=0, help="random seed: the same data and seed give the same model")
+    tr.add_argument("--base-model", default="multilingual-e5-small", metavar="NAME_OR_DIR",
+                    help="transformer: encoder to fine-tune, a local checkpoint folder or a known name")
+    tr.add_argument("--epochs", type=int, default=3, help="transformer: passes over the training data")
+    tr.add_argument("--max-length", type=int, default=256, metavar="N", help="transformer: tokens per window")
+    tr.add_argument("--batch-size", type=int, default=None, metavar="N", help="transformer: windows per step (default 16)")
     tr.add_argument("--lr", type=float, default=None, help="transformer: encoder learning rate (default 5e-5)")
     tr.add_argument("--window-pooling", default=None, choices=["mean", "max"],
                     help="transformer: article score = mean (default) or max of its windows' scores")
-    tr.add_argument("--val-fraction", type=float, default=None,
+    tr.add_argument("--val-fraction", type=float, default=None, metavar="F",
                     help="transformer: held-out share for early stopping and thresholds (default 0.1)")
     tr.add_argument("--segment-words", action="store_true",
                     help="transformer: feed word-segmented Vietnamese (chủ_quyền), for PhoBERT-style models")
     tr.add_argument("--device", default="cpu", help="transformer: torch device (cpu, cuda)")
-    tr.add_argument("--C", type=float, default=0.5)
-    tr.add_argument("--min-df", type=int, default=2)
-    tr.add_argument("--ngram-max", type=int, default=2)
-    tr.add_argument("--cv", type=int, default=3)
-    tr.add_argument("--class-weight", default=None, choices=[None, "balanced"])
-    tr.add_argument("--seed", type=int, default=0)
     tr.set_defaults(func=cmd_train)
 
-    e = sub.add_parser("evaluate", help="evaluate a model on a labeled file and write a report")
-    e.add_argument("--model", default=None)
-    e.add_argument("--data", required=True)
-    e.add_argument("--report", required=True, help="output folder: metrics.json, report.md, plots")
-    e.add_argument("--text-field", default="text")
-    e.add_argument("--label-field", default=None)
-    e.add_argument("--group-by", default=None, help="comma-separated fields for per-group metrics, e.g. lang,source")
+    e = command("evaluate", "evaluate a model on a labeled file and write a report")
+    e.add_argument("--model", default=None, help=model_help)
+    e.add_argument("--data", required=True, metavar="FILE", help="labeled file (.jsonl, .jsonl.gz, .csv, .parquet)")
+    e.add_argument("--report", required=True, metavar="DIR", help="output folder: metrics.json, report.md, plots")
+    e.add_argument("--text-field", default="text", metavar="NAME", help="field holding the text")
+    e.add_argument("--label-field", default=None, metavar="NAME",
+                   help="field holding the gold label(s) (default: labels if the data has it, else label)")
+    e.add_argument("--group-by", default=None, metavar="A,B",
+                   help="comma-separated fields for per-group metrics, e.g. lang,source (default: none)")
     e.set_defaults(func=cmd_evaluate)
 
     s = sub.add_parser("score", help="score a JSONL/CSV/Parquet dump (or folder of .txt/.html) to JSONL/CSV/Parquet",
+                       formatter_class=_HelpFormatter,
                        description="Stream-score a dump. Writes OUT, OUT.rejects.jsonl (records that could not "
-                                   "be scored, with the reason) and OUT.summary.json; the summary also goes to "
-                                   "stderr. A killed run continues with --resume.")
+                                   "be scored, with the reason) and OUT.summary.json; a short summary and the "
+                                   "summary's JSON go to stderr. Exits 1 when no record could be scored "
+                                   "(with the likely cause). A killed run continues with --resume.")
     s.add_argument("input", help="JSONL (.gz/.zst), CSV/TSV, Parquet, a folder of .txt/.html files, or - (JSONL on stdin)")
-    s.add_argument("--model", default=None, help="shipped model name or model directory (default: policy5)")
+    s.add_argument("--model", default=None, help=model_help)
     s.add_argument("--out", required=True, help="output file: .jsonl (.gz/.zst), .csv or .parquet")
-    s.add_argument("--text-field", default="text")
-    s.add_argument("--id-field", default="id", help="ids of the output rows (default id; else the record's index)")
-    s.add_argument("--title-field", default=None, help="prepended to the text: title + newline + text")
-    s.add_argument("--batch-size", type=int, default=None,
+    s.add_argument("--text-field", default="text", metavar="NAME", help="field holding the text")
+    s.add_argument("--id-field", default="id", metavar="NAME", help="ids of the output rows (default id; else the record's index)")
+    s.add_argument("--title-field", default=None, metavar="NAME", help="prepended to the text: title + newline + text")
+    s.add_argument("--batch-size", type=int, default=None, metavar="N",
                    help="records per chunk (default 2048 for linear models, 32 for transformers)")
-    s.add_argument("--workers", type=int, default=1, help="scoring processes (default 1: in this process, with one scoring thread per core)")
+    s.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="scoring processes (default 1: in this process, with one scoring thread per core)")
     s.add_argument("--resume", action="store_true", help="continue an interrupted run from OUT.parts/")
-    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.add_argument("--quiet", action="store_true",
+                   help="no progress (a bar on a terminal, else a log line every 30 s) and no human summary")
     s.set_defaults(func=cmd_score)
 
-    i = sub.add_parser("info", help="shipped models, versions, or one model's config")
-    i.add_argument("--model", default=None)
+    i = command("info", "shipped models and versions, or one model's labels (with what they mean), metrics and training")
+    i.add_argument("--model", default=None, help="shipped model name or model folder (default: list the shipped models)")
     i.set_defaults(func=cmd_info)
     return p
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"topicclf: warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     args = build_parser().parse_args(argv)
@@ -374,13 +486,16 @@ def main(argv: list[str] | None = None) -> int:
     from .text import DecodeError
 
     try:
-        return args.func(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning  # "topicclf: warning: ..." without a source line
+            return args.func(args)
     except (DataError, ModelFileError, DecodeError, FileNotFoundError, FileExistsError, ValueError, TypeError) as e:
         print(f"topicclf: error: {e}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0
-
+    finally:
+        log.removeHandler(handler)
 
 if __name__ == "__main__":
     sys.exit(main())
