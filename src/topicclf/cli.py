@@ -171,7 +171,9 @@ def cmd_score(args) -> int:
     except RuntimeError as e:  # a worker died
         print(f"topicclf: error: {e}", file=sys.stderr)
         return 1
-    problem = _score_problem(args, summary)
+    from .score import damage_message
+
+    problem = _score_problem(args, summary) or damage_message(summary)  # damaged input: records may be lost
     if not args.quiet or problem:
         print(_score_summary_text(summary), file=sys.stderr)
     if problem:

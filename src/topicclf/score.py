@@ -52,6 +52,7 @@ import sys
 import threading
 import time
 from collections import Counter, deque
+from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -61,18 +62,27 @@ from typing import Any, Iterable, Iterator
 from .data import DataError
 from .score_io import OutputWriter, RawLine, Record, Reject, Source, dumps_bytes, output_kind
 
-__all__ = ["score_file", "ResumeError", "DEFAULT_BATCH_SIZE"]
+__all__ = ["score_file", "ResumeError", "OutputError", "DEFAULT_BATCH_SIZE", "damage_message"]
 
 # Records per chunk, by model type. A chunk is the unit of work sent to a process and of
 # checkpointing: big enough to amortise the per-call cost (sparse matrix build, IPC), small
 # enough that a crash loses little and a few chunks in flight stay a few MB.
 DEFAULT_BATCH_SIZE = {"linear": 2048, "transformer": 32}
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: each part records the SHA-256 of the input read up to its end
 _PART_RE = re.compile(r"^(\d{8})\.jsonl$")
 
 
 class ResumeError(ValueError):
     """A leftover ``OUT.parts/`` folder that this run cannot (or was not asked to) continue."""
+
+
+class OutputError(OSError, RuntimeError):
+    """The output cannot be written (a read-only folder, a full disk, a folder in the way,
+    another run writing it); the message names the path and says what to do."""
+
+
+class _ModelLoadError(RuntimeError):
+    """The model failed to load in a scoring worker (picklable: it crosses processes)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -148,29 +158,31 @@ class _Scored:
 def _score_chunk(clf, batch: list, fields=None) -> _Scored:
     """Score a chunk with a loaded model.
 
-    ``batch`` holds ``(index, position, id, text)`` tuples and, with ``fields``, JSONL lines
-    (:class:`~topicclf.score_io.RawLine`) to parse first. A record that makes the model fail
-    becomes a reject (``"scoring failed: ..."``) instead of failing its whole chunk.
+    ``batch`` holds ``(index, position, id, text[, title])`` tuples and, with ``fields``,
+    JSONL lines (:class:`~topicclf.score_io.RawLine`) to parse first; ``title`` is the title
+    that ``text`` starts with, if any. A record that makes the model fail becomes a reject
+    (``"scoring failed: ..."``) instead of failing its whole chunk.
     """
     out: list = [None] * len(batch)
-    todo = []  # (slot, index, position, id, text)
+    todo = []  # (slot, index, position, id, text, title)
     for slot, item in enumerate(batch):
         if isinstance(item, RawLine):
             item = fields.parse_line(item.index, item.position, item.raw)
             if isinstance(item, Reject):
                 out[slot] = item.to_dict()
                 continue
-            item = (item.index, item.position, item.id, item.text)
-        todo.append((slot, *item))
+            item = (item.index, item.position, item.id, item.text, item.title)
+        todo.append((slot, item[0], item[1], item[2], item[3], item[4] if len(item) > 4 else None))
     texts = [t[4] for t in todo]
+    titles = [t[5] for t in todo]
     errors: list = [None] * len(todo)
     try:
-        rows = _predict(clf, texts)
+        rows = _predict(clf, texts, titles)
     except Exception:  # noqa: BLE001 - find the culprits one by one, score the others
         rows = []
         for i, t in enumerate(texts):
             try:
-                rows.append(_predict(clf, [t])[0])
+                rows.append(_predict(clf, [t], [titles[i]])[0])
             except Exception as e:  # noqa: BLE001
                 rows.append(None)
                 errors[i] = f"scoring failed: {type(e).__name__}: {str(e)[:200]}"
@@ -178,7 +190,7 @@ def _score_chunk(clf, batch: list, fields=None) -> _Scored:
     labels: Counter = Counter()
     flags: Counter = Counter()
     flagged = 0
-    for (slot, index, position, id_, _), row, error in zip(todo, rows, errors):
+    for (slot, index, position, id_, _, _), row, error in zip(todo, rows, errors):
         if row is None:
             out[slot] = Reject(index, position, id_, error).to_dict()
             continue
@@ -191,13 +203,28 @@ def _score_chunk(clf, batch: list, fields=None) -> _Scored:
     return _Scored(out, dict(labels), dict(flags), flagged)
 
 
-def _predict(clf, texts: list[str]) -> list[tuple]:
+def _predict(clf, texts: list[str], titles: list | None = None) -> list[tuple]:
+    """``(labels, scores, lang, flags)`` per text. ``titles[i]``: the title that ``texts[i]``
+    starts with (``title + "\\n" + body``), or ``None``."""
     clean, langs, flags, P = clf._run(texts)  # big chunks: cleaning overlaps scoring
     labels = clf._labels_from(P, flags, langs)
-    return list(zip(labels, P.round(6).tolist(), langs, flags))
+    rows = list(zip(labels, P.round(6).tolist(), langs, flags))
+    if titles and any(titles):
+        # A headline over a body that cleans to nothing (boilerplate, "&nbsp;", zero-width
+        # characters) is not an article: scored as its body alone, like a title over an
+        # empty body (no labels, a flag), not labelled from the headline.
+        from .text import normalize
+
+        redo = [i for i, h in enumerate(titles) if h and clean[i] and clean[i] == normalize(h)]
+        if redo:
+            bodies = [texts[i][len(titles[i]) + 1:] for i in redo]
+            for i, row in zip(redo, _predict(clf, bodies)):
+                rows[i] = row
+    return rows
 
 
 _WORKER_MODEL = None
+_WORKER_ERROR: str | None = None
 
 
 def _init_worker(spec, processes: int, parent: int) -> None:
@@ -205,8 +232,12 @@ def _init_worker(spec, processes: int, parent: int) -> None:
     # Ctrl-C goes to the whole process group: let the main process handle it and stop us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent(parent)
-    global _WORKER_MODEL
-    _WORKER_MODEL = _load(spec)
+    global _WORKER_MODEL, _WORKER_ERROR
+    try:
+        _WORKER_MODEL = _load(spec)
+    except Exception as e:  # noqa: BLE001 - reported by the first chunk, as a clear error
+        _WORKER_ERROR = f"cannot load the model {spec}: {type(e).__name__}: {e}"
+        return
     _WORKER_MODEL.n_jobs = 1  # the worker processes share the cores already
     if "torch" in sys.modules:  # a transformer: share the cores instead of oversubscribing them
         import torch
@@ -227,6 +258,9 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def _work(fields, batch: list) -> _Scored:
+    if _WORKER_ERROR is not None:
+        # not "a worker died, rerun with --resume": a model that cannot load never will
+        raise _ModelLoadError(_WORKER_ERROR)
     return _score_chunk(_WORKER_MODEL, batch, fields)
 
 
@@ -335,6 +369,10 @@ class _Parts:
     def write(self, k: int, header: dict, lines: list[bytes]) -> None:
         self._write_atomic(f"{k:08d}.jsonl", b"\n".join([dumps_bytes(header), *lines]) + b"\n")
 
+    def header(self, k: int) -> dict:
+        with open(self.folder / f"{k:08d}.jsonl", "rb") as fh:
+            return json.loads(fh.readline())
+
     def count(self) -> int:
         return sum(1 for p in self.folder.iterdir() if _PART_RE.match(p.name))
 
@@ -357,7 +395,7 @@ def _chunks(items: Iterable, size: int) -> Iterator[list]:
         yield chunk
 
 
-def _assemble(k: int, meta: list, scored: _Scored) -> tuple[dict, list[bytes]]:
+def _assemble(k: int, meta: list, scored: _Scored, digest: str = "") -> tuple[dict, list[bytes]]:
     """Merge the reader's rejects (``meta``; ``None`` for items sent to scoring) and the
     scored items back into input order."""
     rejects, lines = [], []
@@ -369,7 +407,7 @@ def _assemble(k: int, meta: list, scored: _Scored) -> tuple[dict, list[bytes]]:
         else:
             lines.append(res)
     header = {"chunk": k, "records": len(meta), "rejects": rejects, "flagged": scored.flagged,
-              "labels": scored.labels, "flags": scored.flags}
+              "labels": scored.labels, "flags": scored.flags, "input_sha256": digest}
     return header, lines
 
 
@@ -409,13 +447,16 @@ def score_file(input: str | os.PathLike, out: str | os.PathLike, *, model=None, 
     t0 = time.perf_counter()
     out = Path(out)
     output_kind(out)  # fail early on an unknown extension
-    if workers < 0:
-        raise ValueError(f"workers must be >= 1, got {workers}")
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
     if batch_size is not None and batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     source = Source(input, text_field=text_field, id_field=id_field, title_field=title_field)
     if source.kind != "stdin" and out.resolve() == Path(input).resolve():
         raise ValueError(f"{out}: the output would overwrite the input")
+    for p in (out, Path(f"{out}.rejects.jsonl"), Path(f"{out}.summary.json")):
+        if p.is_dir():  # found now, not after scoring everything
+            raise OutputError(f"{p} is a folder: --out names the output file (e.g. {out / 'scores.jsonl'})")
     info = _model_info(model)
     parts = _Parts(Path(str(out) + ".parts"))
     if resume and batch_size is None:
@@ -424,25 +465,81 @@ def score_file(input: str | os.PathLike, out: str | os.PathLike, *, model=None, 
     state = {"version": STATE_VERSION, "input": source.fingerprint() if resume or source.kind != "stdin"
              else {"path": "-"}, "model": info.id, "text_field": text_field, "id_field": id_field,
              "title_field": title_field, "batch_size": batch_size}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    done = parts.start(state, resume)
+    with _output_errors(out, "create the output's folder"):
+        out.parent.mkdir(parents=True, exist_ok=True)
+    lock = _lock_output(out)
     try:
-        processed = _run(source, parts, info, batch_size, done, workers, progress)
-    except BaseException as e:
-        # Nothing worth resuming, or an input error that a resumed run would hit again (e.g.
-        # a wrong --text-field): do not make the next run ask for --resume.
-        if parts.count() == 0 or (isinstance(e, DataError) and done == 0):
-            parts.remove()
-        raise
-    summary = _finish(parts, out, info, source)
-    seconds = time.perf_counter() - t0
-    summary.update(seconds=round(seconds, 2), records_this_run=processed,
-                   records_per_s=round(processed / seconds, 1) if seconds > 0 else None,
-                   workers=max(1, workers), batch_size=batch_size, resumed_chunks=done)
-    _write_file_atomic(Path(str(out) + ".summary.json"),
-                       json.dumps(summary, ensure_ascii=False, indent=2).encode("utf-8") + b"\n")
-    parts.remove()
+        with _output_errors(parts.folder, "write checkpoints in"):
+            done = parts.start(state, resume)
+        try:
+            processed = _run(source, parts, info, batch_size, done, workers, progress)
+        except BaseException as e:
+            # Nothing worth resuming, or an input error that a resumed run would hit again (e.g.
+            # a wrong --text-field): do not make the next run ask for --resume.
+            if parts.count() == 0 or (isinstance(e, (DataError, _ModelLoadError)) and done == 0):
+                parts.remove()
+            raise
+        with _output_errors(out, "write", kept=parts.folder):
+            summary = _finish(parts, out, info, source)
+            seconds = time.perf_counter() - t0
+            summary.update(seconds=round(seconds, 2), records_this_run=processed,
+                           records_per_s=round(processed / seconds, 1) if seconds > 0 else None,
+                           workers=workers, batch_size=batch_size, resumed_chunks=done)
+            _write_file_atomic(Path(str(out) + ".summary.json"),
+                               json.dumps(summary, ensure_ascii=False, indent=2).encode("utf-8") + b"\n")
+        parts.remove()
+    finally:
+        _unlock_output(lock)
     return summary
+
+
+@contextmanager
+def _output_errors(path: Path, doing: str, kept: Path | None = None):
+    """An OSError while writing the output becomes an :class:`OutputError` that names the path
+    and what to do (a read-only folder, a full disk...), not a traceback."""
+    try:
+        yield
+    except OutputError:
+        raise
+    except OSError as e:
+        where = e.filename or path
+        then = f"; completed chunks are kept in {kept}/: fix this and rerun with --resume" if kept else ""
+        raise OutputError(e.errno, f"cannot {doing} {where}: {e.strerror or e}{then}") from None
+
+
+def _lock_output(out: Path):
+    """Hold ``OUT.lock`` (``flock``) for the run: two runs writing one output would mix their
+    checkpoints. ``None`` where ``fcntl`` is missing (Windows)."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    path = Path(str(out) + ".lock")
+    while True:
+        with _output_errors(path, "create the lock file"):
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise OutputError(f"{out}: another topicclf score run is writing this output (it holds {path}); "
+                              "wait for it to end or stop it, or choose another --out") from None
+        try:  # a run that just ended removes its lock file: hold the file that is there now
+            if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                return fd, path
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+
+
+def _unlock_output(lock) -> None:
+    if lock is not None:
+        fd, path = lock
+        try:
+            os.unlink(path)  # while still held: a run waiting on this file sees it is gone
+        except OSError:
+            pass
+        os.close(fd)
 
 
 def _run(source: Source, parts: _Parts, info: _ModelInfo, batch_size: int, done: int, workers: int,
@@ -452,21 +549,25 @@ def _run(source: Source, parts: _Parts, info: _ModelInfo, batch_size: int, done:
     source.defer = workers > 1  # with workers, they parse JSONL lines: the main process only reads
     chunks = _chunks(source, batch_size)
     skipped = sum(len(c) for c in itertools.islice(chunks, done))  # done already: re-read, discard
+    if done:
+        _check_input(source, parts, done, skipped)
     read = [skipped]
 
     def jobs():
         for k, chunk in enumerate(chunks, start=done):
             read[0] += len(chunk)
             meta = [it if isinstance(it, Reject) else None for it in chunk]
-            yield (k, meta), [(it.index, it.position, it.id, it.text) if isinstance(it, Record) else it
-                              for it in chunk if not isinstance(it, Reject)]
+            yield (k, meta, source.digest()), [
+                (it.index, it.position, it.id, it.text, it.title) if isinstance(it, Record) else it
+                for it in chunk if not isinstance(it, Reject)]
 
     bar = _progress_bar(source, skipped, progress)
     rejected = processed = 0
     try:
-        for (k, meta), scored in _map_ordered(jobs(), source.fields, info.spec, workers, clf):
-            header, lines = _assemble(k, meta, scored)
-            parts.write(k, header, lines)
+        for (k, meta, digest), scored in _map_ordered(jobs(), source.fields, info.spec, workers, clf):
+            header, lines = _assemble(k, meta, scored, digest)
+            with _output_errors(parts.folder, "write a checkpoint in", kept=parts.folder):
+                parts.write(k, header, lines)
             processed += len(meta)
             rejected += len(header["rejects"])
             if source.total is None and (frac := source.fraction_read()):
@@ -479,6 +580,33 @@ def _run(source: Source, parts: _Parts, info: _ModelInfo, batch_size: int, done:
     finally:
         bar.close()
     return processed
+
+
+def damage_message(summary: dict) -> str | None:
+    """Why a finished run must still fail: its input was damaged (a cut or corrupt stream, an
+    unterminated CSV quote, unreadable Parquet data or folders), so records may be lost or
+    mis-split there; ``None`` for an undamaged input. Names the file and the positions."""
+    if not summary.get("damaged"):
+        return None
+    where = "; ".join(f"at {d['position']}: {d['reason']}" for d in summary.get("damage", [])[:3])
+    more = len(summary.get("damage", [])) - 3
+    return (f"{summary['input']} is damaged ({summary['damaged']:,} reject(s) mark the damage, in "
+            f"{summary['rejects_file']}): {where}" + (f"; and {more} more" if more > 0 else "")
+            + ". The records read before and after the damage were scored; the output is complete only "
+            "if the input is repaired and scored again.")
+
+
+def _check_input(source: Source, parts: _Parts, done: int, skipped: int) -> None:
+    """Resuming: the input read again up to where the interrupted run stopped must hash as it
+    did then (path, size and mtime say nothing of a file replaced by a shuffled copy)."""
+    try:
+        expected = parts.header(done - 1).get("input_sha256")
+    except (OSError, ValueError):
+        expected = None
+    if expected is None or source.digest() != expected:
+        raise ResumeError(f"cannot resume from {parts.folder}: the input {source.path} is not the one the "
+                          f"interrupted run read (its first {skipped:,} records differ). Rerun with that input, "
+                          "or delete the folder to start over.")
 
 
 def _write_file_atomic(path: Path, data: bytes) -> None:
@@ -496,7 +624,8 @@ def _finish(parts: _Parts, out: Path, info: _ModelInfo, source: Source) -> dict:
     n_in = flagged = 0
     labels = Counter({l: 0 for l in info.labels})
     flags: Counter = Counter()
-    n_rej = 0
+    n_rej = n_damaged = 0
+    damage: dict = {}  # reason -> first position, for the first few kinds of damage
     try:
         with open(tmp_rej, "wb") as rej:
             for header, fh in parts.iter():
@@ -506,6 +635,10 @@ def _finish(parts: _Parts, out: Path, info: _ModelInfo, source: Source) -> dict:
                 flags.update(header["flags"])
                 for r in header["rejects"]:
                     rej.write(dumps_bytes(r) + b"\n")
+                    if r.get("damage"):
+                        n_damaged += 1
+                        if len(damage) < 10:
+                            damage.setdefault(r["reason"], r["position"])
                 n_rej += len(header["rejects"])
                 writer.write_jsonl_stream(fh)
     finally:
@@ -517,4 +650,6 @@ def _finish(parts: _Parts, out: Path, info: _ModelInfo, source: Source) -> dict:
     return {"input": source.path, "output": str(out), "rejects_file": str(rejects_path),
             "summary_file": str(out) + ".summary.json", "model": info.name, "model_id": info.id,
             "records_in": n_in, "scored": n_in - n_rej, "flagged": flagged, "rejected": n_rej,
-            "labels": dict(labels), "flags": dict(sorted(flags.items()))}
+            "labels": dict(labels), "flags": dict(sorted(flags.items())),
+            # rejects that are damage to the input: records there may be lost or mis-split
+            "damaged": n_damaged, "damage": [{"position": p, "reason": r} for r, p in damage.items()]}

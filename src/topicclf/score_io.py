@@ -37,7 +37,9 @@ import json
 import os
 import re
 import sys
-from dataclasses import dataclass
+import zlib
+from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Iterator, Union
 
@@ -78,6 +80,9 @@ class Record:
     position: Union[int, str]
     id: Any
     text: str
+    # with a title field: the title put before the text (to tell a headline over an empty
+    # body, which is scored as empty, from an article)
+    title: Union[str, None] = field(default=None, repr=False)
 
 
 @dataclass(slots=True)
@@ -88,9 +93,15 @@ class Reject:
     position: Union[int, str]
     id: Any
     reason: str
+    # damage to the input itself (a cut stream, an unterminated quote, an unreadable Parquet
+    # page or folder): records may be lost or mis-split there, so a run that meets it fails
+    damage: bool = field(default=False, repr=False)
 
     def to_dict(self) -> dict:
-        return {"position": self.position, "id": self.id, "reason": self.reason, "index": self.index}
+        d = {"position": self.position, "id": self.id, "reason": self.reason, "index": self.index}
+        if self.damage:
+            d["damage"] = True
+        return d
 
 
 @dataclass(slots=True)
@@ -219,6 +230,8 @@ class _Fields:
             row = _fast_loads(raw)
         except Exception:  # noqa: BLE001 - the stdlib parser below gives the exact reason (or accepts it)
             row = _MISSING
+        if self.id and type(row) is dict and type(row.get(self.id)) is float:
+            row = _MISSING  # orjson reads an integer of 64 bits or more as a float: the stdlib keeps it exact
         # orjson refuses lone surrogates ("\ud800"); only a row the stdlib parsed may hold them
         maybe_surrogates = row is _MISSING and (b"\\ud" in raw or b"\\uD" in raw)
         try:
@@ -256,22 +269,333 @@ class _Fields:
                     return Reject(index, position, id_,
                                   f"field {self.title!r} is not valid Unicode (a lone surrogate)")
                 # a title over an empty body is not an article: left out, the record is
-                # scored as empty text (no labels, flag "empty") instead of as a headline
+                # scored as empty text (no labels, flag "empty") instead of as a headline; a
+                # body that cleans to nothing (boilerplate, entities) is found when scoring
                 if title and text.strip():
-                    text = title + "\n" + text
+                    return Record(index, position, id_, title + "\n" + text, title)
             elif title is not None:
                 return Reject(index, position, id_, f"field {self.title!r} is {_json_kind(title)}, not text")
         return Record(index, position, id_, text)
 
 
 # ---------------------------------------------------------------------------------------------
-# The readers.
+# The reading layer. Every byte stream (plain, gzip or zstd; a file or stdin) is read through
+# _Lines: it gives the lines, hashes the bytes consumed (resuming checks the input's content
+# with it) and, when the stream cannot be read to its end (cut, corrupt, a read error), stops
+# with a description of the damage instead of raising or ending quietly. The readers turn
+# damage into a Reject flagged ``damage`` at the position reached: a run that meets one fails.
+
+# A record (a JSONL line, a CSV row, a folder file) longer than this is rejected unread, so that
+# memory stays bounded whatever the input (an unterminated CSV quote, a file without newlines).
+MAX_RECORD_BYTES = 64 << 20
+_BLOCK = 1 << 20
+_OVERLONG = object()  # a line over MAX_RECORD_BYTES, passed over
+
+
+def _limit_text() -> str:
+    n = MAX_RECORD_BYTES
+    return f"{n >> 20} MiB" if n >= 1 << 20 else f"{n:,} bytes"
+
+
+class _Cut(Exception):
+    """A compressed stream that ends in the middle of its data."""
+
+
+class _RowTooLong(Exception):
+    """A CSV row over MAX_RECORD_BYTES (raised from the lines fed to csv.reader)."""
+
+
+class _ZstdFrames:
+    """A raw zstd file that follows the frame structure of the bytes read through it (RFC 8878:
+    frame and block headers, checksums, skippable frames), to tell a cut stream from a whole
+    one: zstandard's stream reader ends quietly at a cut."""
+
+    _MAGIC = b"\x28\xb5\x2f\xfd"
+
+    def __init__(self, raw: IO[bytes]):
+        self.raw = raw
+        self._state, self._need, self._head, self._skip, self._checksum = "magic", 4, b"", 0, 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        if self._state != "bad":
+            self._feed(data)
+        return data
+
+    def complete(self) -> bool:
+        """Whether the bytes read so far end between two frames."""
+        return self._state == "magic" and not self._head and not self._skip
+
+    def _feed(self, data: bytes) -> None:
+        i, n = 0, len(data)
+        while i < n:
+            if self._skip:
+                k = min(self._skip, n - i)
+                self._skip -= k
+                i += k
+                continue
+            k = min(self._need - len(self._head), n - i)
+            self._head += data[i : i + k]
+            i += k
+            if len(self._head) == self._need:
+                head, self._head = self._head, b""
+                self._step(head)
+                if self._state == "bad":
+                    return
+
+    def _step(self, h: bytes) -> None:
+        if self._state == "magic":
+            if h == self._MAGIC:
+                self._state, self._need = "header", 1
+            elif h[0] & 0xF0 == 0x50 and h[1:] == b"\x2a\x4d\x18":
+                self._state, self._need = "skippable", 4
+            else:
+                self._state = "bad"  # not zstd data: the decompressor says so
+        elif self._state == "skippable":
+            self._skip = int.from_bytes(h, "little")
+            self._state, self._need = "magic", 4
+        elif self._state == "header":  # the frame header descriptor
+            d = h[0]
+            single = d >> 5 & 1
+            self._checksum = 4 if d & 4 else 0
+            self._skip = (0 if single else 1) + (0, 1, 2, 4)[d & 3] + ((1 if single else 0), 2, 4, 8)[d >> 6]
+            self._state, self._need = "block", 3
+        else:  # a block header: last-block bit, type, size
+            v = int.from_bytes(h, "little")
+            kind = v >> 1 & 3
+            if kind == 3:
+                self._state = "bad"
+                return
+            self._skip = 1 if kind == 1 else v >> 3
+            if v & 1:
+                self._skip += self._checksum
+                self._state, self._need = "magic", 4
+
+
+class _ZstdStream:
+    """The decompressed bytes of every frame of a zstd stream; :class:`_Cut` at a cut."""
+
+    def __init__(self, raw: IO[bytes]):
+        import zstandard
+
+        self._frames = _ZstdFrames(raw)
+        self._reader = zstandard.ZstdDecompressor().stream_reader(self._frames, read_across_frames=True,
+                                                                  closefd=False)
+
+    def read(self, size: int) -> bytes:
+        data = self._reader.read(size)
+        if not data and not self._frames.complete():
+            raise _Cut("the zstd stream is cut: it ends inside a frame")
+        return data
+
+    def close(self) -> None:
+        self._reader.close()
+
+
+def _open_stream(raw: IO[bytes], comp: str | None):
+    """A ``read(n)`` over the decompressed bytes of ``raw``, and a ``close()``."""
+    if comp == "gzip":
+        g = gzip.GzipFile(fileobj=raw, mode="rb")
+        return g.read1, g.close  # read1: what was decompressed before a cut is not lost with it
+    if comp == "zstd":
+        z = _ZstdStream(raw)
+        return z.read, z.close
+    return raw.read, (lambda: None)
+
+
+def _read_error(e: BaseException, comp: str | None) -> str:
+    """What a failed read of the input means, in words."""
+    if isinstance(e, _Cut):
+        return str(e)
+    if isinstance(e, EOFError):
+        return f"the {comp or 'compressed'} stream is cut: {e}"
+    if isinstance(e, gzip.BadGzipFile):
+        return f"not valid gzip data: {e}"
+    if isinstance(e, zlib.error):
+        return f"corrupt gzip data: {e}"
+    if type(e).__name__ == "ZstdError":
+        return f"corrupt zstd data: {e}"
+    if isinstance(e, OSError):
+        return f"read error: {e.strerror or e}"
+    return f"unreadable: {type(e).__name__}: {e}"
+
+
+class _NoHash:
+    def update(self, data) -> None:
+        pass
+
+    def hexdigest(self) -> str:
+        return ""
+
+
+class _Lines:
+    """The lines of a byte stream (``read(n)``), each with its ``b"\\n"`` (the last may lack it),
+    read in blocks. A line over ``limit`` bytes is passed over and given as ``_OVERLONG``.
+
+    ``damage`` is ``None`` or why the stream could not be read to its end; the lines given
+    before it are whole, a partial line at the damage is dropped (``partial``). :meth:`sync`
+    brings ``hasher`` up to date with the bytes consumed (to the end of the last line given).
+    """
+
+    def __init__(self, read, comp: str | None, hasher, limit: int | None = None):
+        self._read, self._comp, self._h = read, comp, hasher
+        self._limit = MAX_RECORD_BYTES if limit is None else limit
+        self.damage: str | None = None
+        self.partial = False
+        self._buf = b""
+        self._pos = self._hashed = 0
+
+    def sync(self) -> None:
+        if self._pos > self._hashed:
+            self._h.update(memoryview(self._buf)[self._hashed : self._pos])
+            self._hashed = self._pos
+
+    def _block(self) -> bytes:
+        if self.damage is not None:
+            return b""
+        try:
+            return self._read(_BLOCK)
+        except MemoryError:
+            raise
+        except Exception as e:  # noqa: BLE001 - whatever stops the stream is damage, described
+            self.damage = _read_error(e, self._comp)
+            return b""
+
+    def __iter__(self) -> Iterator[bytes]:
+        pending: list[bytes] = []  # the start of a line, over blocks without a line break
+        size = 0
+        while True:
+            block = self._block()
+            if not block:
+                break
+            if b"\n" not in block:
+                pending.append(block)
+                size += len(block)
+                if size > self._limit:
+                    self._drop(pending)
+                    pending, size = self._skip_line(), 0
+                    if pending:
+                        size = len(pending[0])
+                    yield _OVERLONG
+                continue
+            self.sync()
+            buf = b"".join(pending + [block]) if pending else block
+            cut = buf.rfind(b"\n") + 1
+            self._buf, self._pos, self._hashed = buf, 0, 0
+            pos = 0
+            limit = self._limit
+            for line in io.BytesIO(buf[:cut] if cut < len(buf) else buf):
+                n = len(line)
+                pos += n
+                self._pos = pos
+                yield line if n <= limit else _OVERLONG
+            pending = [buf[cut:]] if cut < len(buf) else []
+            size = len(buf) - cut
+            if size > self._limit:
+                self._drop(pending)
+                pending, size = self._skip_line(), 0
+                if pending:
+                    size = len(pending[0])
+                yield _OVERLONG
+        self.sync()
+        if pending:
+            if self.damage is not None:
+                self.partial = True  # cut in the middle of a line: not a record
+                return
+            buf = b"".join(pending)
+            self._buf, self._pos, self._hashed = buf, len(buf), 0
+            yield buf if len(buf) <= self._limit else _OVERLONG
+            self.sync()
+
+    def _drop(self, pieces: list[bytes]) -> None:
+        """Hash the start of an overlong line, which is passed over."""
+        self.sync()
+        for p in pieces:
+            self._h.update(p)
+        self._buf, self._pos, self._hashed = b"", 0, 0
+
+    def _skip_line(self) -> list[bytes]:
+        """Read up to the end of the current line; what follows it, as pending pieces."""
+        while True:
+            block = self._block()
+            if not block:
+                return []
+            i = block.find(b"\n")
+            if i < 0:
+                self._h.update(block)
+                continue
+            self._h.update(memoryview(block)[: i + 1])
+            rest = block[i + 1 :]
+            return [rest] if rest else []
+
+    def damage_reason(self, line: int) -> str:
+        where = (f"line {line} is incomplete and any records after it are lost" if self.partial
+                 else f"any records after line {line - 1} are lost")
+        return f"input damaged: {self.damage}; {where}"
+
+
+class _CsvLines:
+    """The lines fed to :func:`csv.reader`: decoded (invalid UTF-8 kept as lone surrogates for
+    the row check), split at ``\\r``, ``\\n`` and ``\\r\\n`` as csv expects, numbered. The lines
+    of the row being read are kept, so that a row broken by an unterminated quote can be
+    rejected and the lines after its first one read again as rows (``replay``)."""
+
+    def __init__(self, lines: _Lines):
+        self._it = iter(lines)
+        self._split: deque = deque()  # the rest of a line split at a lone "\r"
+        self.replay: deque = deque()
+        self.row: list[tuple[int, str]] = []
+        self.size = 0
+        self.lineno = 0
+        self.eof = False
+
+    def start_row(self) -> None:
+        self.row = []
+        self.size = 0
+        self.eof = False
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        if self.replay:
+            item = self.replay.popleft()
+        elif self._split:
+            self.lineno += 1
+            item = (self.lineno, self._split.popleft())
+        else:
+            raw = next(self._it, None)
+            if raw is None:
+                self.eof = True
+                raise StopIteration
+            self.lineno += 1
+            if raw is _OVERLONG:
+                self.row.append((self.lineno, ""))
+                raise _RowTooLong
+            if self.lineno == 1 and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[3:]
+            if b"\r" in raw:
+                parts = raw.splitlines(keepends=True)
+                if len(parts) > 1:
+                    raw = parts[0]
+                    self._split.extend(p.decode("utf-8", "surrogateescape") for p in parts[1:])
+            item = (self.lineno, raw.decode("utf-8", "surrogateescape"))
+        self.row.append(item)
+        self.size += len(item[1])
+        if self.size > MAX_RECORD_BYTES:
+            raise _RowTooLong
+        return item[1]
+
 
 class Source:
     """An input to score, iterated as :class:`Record`/:class:`Reject` items in input order.
 
     ``total`` is the number of records when it is known before reading (Parquet, folders);
     :meth:`fraction_read` estimates progress from the (compressed) bytes read otherwise.
+    :meth:`digest` is the SHA-256 of what was read so far (resuming checks the input with it).
+    Damage to the input (a cut or corrupt stream, an unterminated CSV quote, an unreadable
+    Parquet page or folder) ends as a :class:`Reject` with ``damage=True`` at the position
+    reached, never as an exception or a quiet end.
     """
 
     def __init__(self, path: str | os.PathLike, text_field: str = "text", id_field: str | None = "id",
@@ -282,15 +606,17 @@ class Source:
         # JSONL only: yield RawLine items, for workers to parse (once a record has the text field)
         self.defer = False
         if self.kind not in ("stdin", "folder") and not Path(path).is_file():
+            if os.path.lexists(path) and not os.path.exists(path):
+                raise FileNotFoundError(f"{path}: a broken symbolic link (its target does not exist)")
             raise FileNotFoundError(f"{path}: no such input file or folder")
         self.total: int | None = None
         self._raw: IO[bytes] | None = None
+        self._lines: _Lines | None = None
+        self._hash = _NoHash() if self.kind == "stdin" else hashlib.sha256()
         self._size = 0
         self._folder_digest: str | None = None
         if self.kind == "parquet":
-            import pyarrow.parquet as pq
-
-            self.total = pq.ParquetFile(self.path).metadata.num_rows
+            self.total = self._parquet_file().metadata.num_rows
         elif self.kind == "folder":
             self.total, self._folder_digest = self._scan_folder()
         if self.kind not in ("stdin", "folder"):
@@ -298,7 +624,7 @@ class Source:
 
     # -- identity, for resuming --------------------------------------------------------------
     def fingerprint(self) -> dict:
-        """What must not change between a run and its resumption."""
+        """What must not change between a run and its resumption (besides :meth:`digest`)."""
         if self.kind == "stdin":
             raise ValueError("cannot resume a run that reads stdin; save the input to a file first")
         fp: dict = {"path": os.path.abspath(self.path), "kind": self.kind}
@@ -308,6 +634,14 @@ class Source:
             st = os.stat(self.path)
             fp.update(size=st.st_size, mtime_ns=st.st_mtime_ns)
         return fp
+
+    def digest(self) -> str:
+        """SHA-256 of the input read so far: the bytes of the lines read (JSONL, CSV; after
+        decompression), the column chunks of the row groups started (Parquet), the paths and
+        bytes of the files read (folder). Empty for stdin."""
+        if self._lines is not None:
+            self._lines.sync()
+        return self._hash.hexdigest()
 
     def fraction_read(self) -> float | None:
         """Share of the input file read so far (by compressed bytes), if measurable."""
@@ -328,32 +662,52 @@ class Source:
 
     def _text_file(self) -> Iterator[Item]:
         if self.kind == "stdin":
-            stream = _sniffed_stdin()
+            raw = sys.stdin.buffer
+            head = raw.peek(4)[:4] if hasattr(raw, "peek") else b""
+            comp = "gzip" if head.startswith(_GZIP_MAGIC) else "zstd" if head.startswith(_ZSTD_MAGIC) else None
         else:
-            stream, self._raw = open_binary(self.path)
+            try:
+                raw = open(self.path, "rb")
+            except OSError as e:
+                raise DataError(f"{self.path}: cannot read: {e.strerror or e}") from None
+            self._raw = raw
+            comp = _strip_compression(self.path)[1]
+        read, close = _open_stream(raw, comp)
+        self._lines = lines = _Lines(read, comp, self._hash)
         try:
             if self.kind == "jsonl" or self.kind == "stdin":
-                yield from self._jsonl(stream)
+                yield from self._jsonl(lines)
             else:
-                yield from self._csv(stream, "\t" if self.kind == "tsv" else ",")
+                yield from self._csv(lines, "\t" if self.kind == "tsv" else ",")
         finally:
+            close()
             if self.kind != "stdin":
-                stream.close()
-                self._raw.close()
+                raw.close()
 
-    def _jsonl(self, stream: IO[bytes]) -> Iterator[Item]:
-        index = objects = missing = 0
+    def _jsonl(self, lines: _Lines) -> Iterator[Item]:
+        index = objects = missing = lineno = 0
         guard = True  # until a record has the text field, the field name may be wrong
-        for lineno, raw in enumerate(stream, 1):
+        for raw in lines:
+            lineno += 1
+            if raw is _OVERLONG:
+                yield Reject(index, lineno, None, f"line longer than {_limit_text()}: not read")
+                index += 1
+                continue
             if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
                 raw = raw[3:]
             if not raw or raw.isspace():  # a blank line (without copying the line as strip would)
                 continue
-            if self.defer and not guard:
+            last = raw[-1] != 10  # only the last line of the input can lack its line break
+            if self.defer and not guard and not last:
                 yield RawLine(index, lineno, raw)  # parsed by a worker: less work for this process
                 index += 1
                 continue
             item = self.fields.parse_line(index, lineno, raw)
+            if last and isinstance(item, Reject) and item.reason.startswith("invalid JSON"):
+                # a plain file cut in the middle of a line (a copy or a write that stopped)
+                item.reason += ("; it is the last line and has no line break: the file may be cut "
+                                "there, and any records after it lost")
+                item.damage = True
             if guard and not (isinstance(item, Reject) and item.id is None):  # a JSON object
                 objects += 1
                 has_field = not (isinstance(item, Reject) and item.reason == f"missing field {self.fields.text!r}")
@@ -364,17 +718,26 @@ class Source:
                                     f"{self.fields.text!r}; pass --text-field")
             yield item
             index += 1
+        if lines.damage is not None:
+            yield Reject(index, lineno + 1, None, lines.damage_reason(lineno + 1), damage=True)
 
-    def _csv(self, stream: IO[bytes], delimiter: str) -> Iterator[Item]:
-        # News articles overflow the csv module's default 128 KiB field limit (a global setting).
+    def _csv(self, lines: _Lines, delimiter: str) -> Iterator[Item]:
+        # News articles overflow the csv module's default 128 KiB field limit (a global setting);
+        # _CsvLines bounds a row instead.
         csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
-        # Invalid UTF-8 must reject one row, not end the run: surrogateescape keeps the bytes
-        # as lone surrogates that the row check below finds.
-        text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
-        reader = csv.reader(text, delimiter=delimiter)
+        feed = _CsvLines(lines)
+        # strict: a quote that is not closed where it should be is an error, not a field that
+        # swallows the next rows; a mistake within one line is read leniently, as it always was
+        reader = csv.reader(feed, delimiter=delimiter, strict=True)
         try:
             header = next(reader)
         except StopIteration:
+            header = None
+        except (csv.Error, _RowTooLong) as e:
+            raise DataError(f"{self.path}: line 1: cannot read the header row: {e or 'too long'}") from None
+        if header is None:
+            if lines.damage is not None:
+                yield Reject(0, feed.lineno + 1, None, lines.damage_reason(feed.lineno + 1), damage=True)
             return
         if self.fields.text not in header:
             raise DataError(f"{self.path}: no column {self.fields.text!r} (columns: {header[:30]}); "
@@ -383,19 +746,29 @@ class Source:
         cols = {c: header.index(c) for c in wanted}
         index = 0
         while True:
-            start = reader.line_num + 1
+            feed.start_row()
             try:
                 values = next(reader)
             except StopIteration:
                 break
-            except csv.Error as e:
-                if reader.line_num < start:  # nothing consumed: cannot go on
-                    raise DataError(f"{self.path}: line {start}: {e}") from None
-                yield Reject(index, start, None, f"malformed CSV: {e}")
-                index += 1
-                continue
+            except (csv.Error, _RowTooLong) as e:
+                row = feed.row
+                start = row[0][0] if row else feed.lineno
+                if isinstance(e, csv.Error) and len(row) == 1 and not feed.eof:
+                    try:  # a quoting mistake within one line
+                        values = next(csv.reader([row[0][1]], delimiter=delimiter))
+                    except csv.Error as e2:
+                        yield Reject(index, start, None, f"malformed CSV: {e2}")
+                        index += 1
+                        continue
+                else:
+                    yield Reject(index, start, None, _broken_row(e, row, feed.eof), damage=True)
+                    feed.replay.extendleft(reversed(row[1:]))
+                    index += 1
+                    continue
             if not values:
                 continue  # a blank line is not a record
+            start = feed.row[0][0]
             row = {c: values[i] for c, i in cols.items() if i < len(values)}
             if any(_ESCAPED_RE.search(v) for v in row.values()):
                 id_ = row.get(self.fields.id) if self.fields.id else None
@@ -404,67 +777,182 @@ class Source:
             else:
                 yield self.fields.make(index, start, row)
             index += 1
+        if lines.damage is not None:
+            yield Reject(index, feed.lineno + 1, None, lines.damage_reason(feed.lineno + 1), damage=True)
 
-    def _parquet(self) -> Iterator[Item]:
+    def _parquet_file(self):
         import pyarrow.parquet as pq
 
-        pf = pq.ParquetFile(self.path)
+        try:
+            return pq.ParquetFile(self.path)
+        except Exception as e:  # noqa: BLE001 - pyarrow raises many kinds for a bad file
+            raise DataError(f"{self.path}: cannot be read as Parquet ({type(e).__name__}: {e})") from None
+
+    def _parquet(self) -> Iterator[Item]:
+        import pyarrow as pa
+
+        pf = self._parquet_file()
         names = pf.schema_arrow.names
         if self.fields.text not in names:
             raise DataError(f"{self.path}: no column {self.fields.text!r} (columns: {names[:30]}); "
                             "pass --text-field")
         cols = [c for c in dict.fromkeys((self.fields.id, self.fields.text, self.fields.title)) if c and c in names]
         index = 0
-        for batch in pf.iter_batches(batch_size=1024, columns=cols):
-            data = batch.to_pydict()
-            for i in range(batch.num_rows):
-                yield self.fields.make(index, index + 1, {c: data[c][i] for c in cols})
-                index += 1
+        with open(self.path, "rb") as fh:
+            for g in range(pf.num_row_groups):
+                end = index + pf.metadata.row_group(g).num_rows
+                try:
+                    self._hash_row_group(fh, pf.metadata.row_group(g), g, cols)
+                    for batch in pf.iter_batches(batch_size=1024, row_groups=[g], columns=cols):
+                        data = batch.to_pydict()
+                        for i in range(batch.num_rows):
+                            yield self.fields.make(index, index + 1, {c: data[c][i] for c in cols})
+                            index += 1
+                except (pa.ArrowException, OSError, ValueError, EOFError) as e:
+                    # an unreadable page: the rest of its row group is rejected row by row (the
+                    # count is in the file's metadata), and the next row groups are read
+                    reason = (f"input damaged: unreadable Parquet data in row group {g} (rows {index + 1}-{end}): "
+                              f"{type(e).__name__}: {e}")
+                    self._hash.update(reason.encode("utf-8", "replace"))
+                    while index < end:
+                        yield Reject(index, index + 1, index, reason, damage=True)
+                        index += 1
+
+    def _hash_row_group(self, fh, rg, g: int, cols: list[str]) -> None:
+        """Hash the column chunks of row group ``g`` that are read (the raw file bytes)."""
+        for j in range(rg.num_columns):
+            c = rg.column(j)
+            if c.path_in_schema.split(".")[0] not in cols:
+                continue
+            starts = [o for o in (c.dictionary_page_offset, c.data_page_offset) if o]
+            start, left = (min(starts) if starts else 0), c.total_compressed_size
+            self._hash.update(f"{g}:{j}:{rg.num_rows}:{start}:{left}\n".encode())
+            fh.seek(start)
+            while left > 0 and (block := fh.read(min(left, _BLOCK))):
+                self._hash.update(block)
+                left -= len(block)
 
     def _scan_folder(self) -> tuple[int, str]:
         h = hashlib.sha256()
         n = 0
-        for rel, full in _walk(self.path):
-            st = os.stat(full)
-            h.update(f"{rel}\t{st.st_size}\t{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+        for rel, full, problem, _ in _walk(self.path):
+            try:
+                st = os.stat(full)
+                h.update(f"{rel}\t{st.st_size}\t{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+            except OSError as e:
+                h.update(f"{rel}\t{e.errno}\t{problem}\n".encode("utf-8", "surrogateescape"))
             n += 1
         return n, h.hexdigest()
 
     def _folder(self) -> Iterator[Item]:
         from .text import DecodeError, read_text
 
-        for index, (rel, full) in enumerate(_walk(self.path)):
-            try:
-                text = read_text(full)
-            except DecodeError as e:
-                yield Reject(index, rel, rel, str(e).replace(full, rel))
+        for index, (rel, full, problem, damage) in enumerate(_walk(self.path)):
+            name = rel.encode("utf-8", "surrogateescape")
+            if problem is None:
+                data, problem = _read_file(full)
+            else:
+                data = None
+            if data is None:
+                self._hash.update(name + b"\0" + problem.encode("utf-8", "surrogateescape") + b"\0")
+                yield Reject(index, rel, rel, problem, damage=damage)
                 continue
-            except OSError as e:
-                yield Reject(index, rel, rel, f"cannot read: {e.strerror or e}")
+            self._hash.update(name + b"\0" + str(len(data)).encode() + b"\0")
+            self._hash.update(data)
+            try:
+                text = read_text(data)
+            except DecodeError as e:
+                yield Reject(index, rel, rel, str(e).replace("<bytes>", rel))
                 continue
             yield Record(index, rel, rel, text)
 
 
-def _walk(root: str) -> Iterator[tuple[str, str]]:
-    """``(relative POSIX path, full path)`` of the text files under ``root``, in a fixed order:
-    a folder's files sorted by name, then its subfolders, sorted; hidden entries are skipped."""
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            if name.startswith(".") or not name.lower().endswith(FOLDER_SUFFIXES):
-                continue
-            full = os.path.join(dirpath, name)
-            yield Path(os.path.relpath(full, root)).as_posix(), full
+def _read_file(path: str) -> tuple[bytes | None, str | None]:
+    """``(bytes, None)``, or ``(None, why it cannot be read)``: a broken or looping symbolic
+    link, not a regular file (a FIFO would block forever), too big, an OS error."""
+    import errno
+    import stat
+
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; regular files ignore it
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as e:
+        if e.errno == errno.ENOENT and os.path.islink(path):
+            return None, "cannot read: a broken symbolic link (its target does not exist)"
+        if e.errno == errno.ELOOP:
+            return None, "cannot read: a symbolic link loop"
+        return None, f"cannot read: {e.strerror or e}"
+    with os.fdopen(fd, "rb") as f:
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                kind = ("a FIFO" if stat.S_ISFIFO(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode)
+                        else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "not a file")
+                return None, f"not a regular file ({kind}): not read"
+            if st.st_size > MAX_RECORD_BYTES:
+                return None, f"file larger than {_limit_text()}: not read"
+            data = f.read(MAX_RECORD_BYTES + 1)
+        except OSError as e:
+            return None, f"cannot read: {e.strerror or e}"
+    if len(data) > MAX_RECORD_BYTES:
+        return None, f"file larger than {_limit_text()}: not read"
+    return data, None
 
 
-def _sniffed_stdin() -> IO[bytes]:
-    stream = sys.stdin.buffer
-    head = stream.peek(4)[:4] if hasattr(stream, "peek") else b""
-    if head.startswith(_GZIP_MAGIC):
-        return _decompress(stream, "gzip")
-    if head.startswith(_ZSTD_MAGIC):
-        return _decompress(stream, "zstd")
-    return stream
+def _broken_row(e: BaseException, row: list[tuple[int, str]], eof: bool) -> str:
+    start = row[0][0] if row else 0
+    then = f"this record is rejected and the lines after line {start} are read as new rows"
+    if isinstance(e, _RowTooLong):
+        return (f"input damaged: the row that starts on line {start} runs over {_limit_text()} "
+                f"(a quote that is never closed?); {then}")
+    if eof:
+        return (f"input damaged: unterminated quote: a quoted field of the row that starts on line {start} "
+                f"is not closed before the end of the input; {then}")
+    return (f"input damaged: unterminated quote: a quoted field of the row that starts on line {start} runs "
+            f"into line {row[-1][0]} ({e}); {then}")
+
+
+def _walk(root: str) -> Iterator[tuple[str, str, str | None, bool]]:
+    """``(relative POSIX path, full path, problem, damage)`` of the text files under ``root``, in
+    a fixed order: a folder's files sorted by name, then its subfolders, sorted; hidden entries
+    are skipped; symbolic links are followed, except back into a folder being read.
+    ``problem`` (else ``None``) says why an entry cannot be read: a folder that cannot be listed
+    (``damage``: its files are unknown) or a link back to a parent folder."""
+    st = os.stat(root)
+    yield from _walk_dir(root, "", frozenset({(st.st_dev, st.st_ino)}))
+
+
+def _walk_dir(folder: str, prefix: str, parents: frozenset) -> Iterator[tuple[str, str, str | None, bool]]:
+    try:
+        with os.scandir(folder) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError as e:
+        yield prefix or "./", folder, f"input damaged: cannot list the folder: {e.strerror or e}", True
+        return
+    subfolders = []
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        try:
+            is_dir = entry.is_dir()  # follows links
+        except OSError:
+            is_dir = False
+        if is_dir:
+            subfolders.append(entry)
+        elif entry.name.lower().endswith(FOLDER_SUFFIXES):
+            yield prefix + entry.name, entry.path, None, False
+    for entry in subfolders:
+        rel = prefix + entry.name + "/"
+        try:
+            st = os.stat(entry.path)
+        except OSError as e:
+            yield rel, entry.path, f"input damaged: cannot open the folder: {e.strerror or e}", True
+            continue
+        key = (st.st_dev, st.st_ino)
+        if key in parents:
+            yield rel, entry.path, "a symbolic link to a folder that contains it (a loop): not followed", False
+            continue
+        yield from _walk_dir(entry.path, rel, parents | {key})
 
 
 # ---------------------------------------------------------------------------------------------
