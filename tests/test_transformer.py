@@ -376,3 +376,35 @@ def test_e5_fine_tune_smoke(tmp_path, monkeypatch):
     np.testing.assert_allclose(loaded.predict_proba(probe), clf.predict_proba(probe), atol=1e-6, rtol=0)
     q = TransformerTopicClassifier.load(out, quantize=True)
     np.testing.assert_allclose(q.predict_proba(probe), clf.predict_proba(probe), atol=0.05)
+
+
+def test_checkpoint_resume_equals_uninterrupted_run(tiny_checkpoint, tmp_path, monkeypatch):
+    """A run killed after epoch 2 and started again resumes from its checkpoint and ends
+    with exactly the weights and history of a run that was never interrupted."""
+    from topicclf.classifiers import _checkpoint
+
+    texts, labels = multi_label_data(40, seed=5)
+    kw = dict(base_model=tiny_checkpoint, seed=1, label_set=["sport", "business", "health"],
+              **dict(FAST, epochs=3))
+    whole = train_transformer(texts, labels, **kw)
+
+    ck = tmp_path / "ck"
+    real_save = _checkpoint.EpochCheckpoint.save
+
+    def save_then_die(self, epoch, *a, **k):
+        real_save(self, epoch, *a, **k)
+        if epoch == 2:
+            raise KeyboardInterrupt("killed after epoch 2")
+
+    monkeypatch.setattr(_checkpoint.EpochCheckpoint, "save", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train_transformer(texts, labels, checkpoint_dir=ck, **kw)
+    monkeypatch.setattr(_checkpoint.EpochCheckpoint, "save", real_save)
+    assert (ck / "state.safetensors").is_file() and not (ck.parent / "ck.tmp").exists()
+    resumed = train_transformer(texts, labels, checkpoint_dir=ck, **kw)
+    assert [h["epoch"] for h in resumed.meta["training"]["history"]] == [1, 2, 3]
+    assert resumed.meta["training"]["history"] == whole.meta["training"]["history"]
+    np.testing.assert_array_equal(resumed.predict_proba(texts), whole.predict_proba(texts))
+    # other data: the checkpoint is refused, not mixed in
+    with pytest.raises(ValueError, match="other data or settings"):
+        train_transformer(texts[:-1], labels[:-1], checkpoint_dir=ck, **kw)

@@ -99,6 +99,13 @@ def _class_weights(Y: np.ndarray, multi: bool, class_weight, classes, max_pos_we
     return np.where(pos > 0, n / (present * np.maximum(pos, 1)), 1.0)
 
 
+def _digest(obj) -> str:
+    """SHA-256 of a JSON-able object (a checkpoint's fingerprint of its data)."""
+    import hashlib
+
+    return hashlib.sha256(json.dumps(obj, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
 def _seed_everything(seed: int) -> None:
     torch = _torch()
     random.seed(seed)
@@ -160,7 +167,8 @@ def train_transformer(texts: Sequence[str], labels, *, base_model: str | os.Path
                       weights_dtype: str = "auto", max_steps: int | None = None, seed: int = 0,
                       name: str = "transformer", device: str = "cpu", max_chars: int = 100_000,
                       min_tokens: int = 3, meta: dict | None = None,
-                      log_every: int = 0) -> TransformerTopicClassifier:
+                      log_every: int = 0, checkpoint_dir: str | os.PathLike | None = None
+                      ) -> TransformerTopicClassifier:
     """Fine-tune ``base_model`` on raw texts; returns a :class:`TransformerTopicClassifier`.
 
     ``labels``: one label per text (single-label) or a list per text (multi-label, may be
@@ -177,6 +185,12 @@ def train_transformer(texts: Sequence[str], labels, *, base_model: str | os.Path
     validation score moves by more than 1e-3, else float32. ``max_steps`` stops early (for
     smoke tests). Progress goes to the ``topicclf.transformer`` logger (INFO: one line per
     epoch, and every ``log_every`` steps). Thread counts are left to the caller.
+
+    ``checkpoint_dir``: the training state (trainable weights, optimiser, schedule, random
+    generators, history) is written there after every epoch (safetensors + JSON, atomically),
+    and a later call with the same data and settings resumes after the last finished epoch,
+    with the same result as an uninterrupted run. A checkpoint from other data or settings
+    is refused with an error naming the folder.
     """
     from transformers import AutoTokenizer
 
@@ -316,8 +330,25 @@ def train_transformer(texts: Sequence[str], labels, *, base_model: str | os.Path
         return {"loss": loss, "macro_f1": _macro_f1(Yv, pred), "accuracy": float((P.argmax(1) == yv).mean())}
 
     history, best, best_state, best_epoch, bad, step = [], None, None, 0, 0, 0
-    stopped = "epochs"
-    for epoch in range(1, epochs + 1):
+    stopped, first_epoch, ckpt = "epochs", 1, None
+    if checkpoint_dir is not None:
+        from ._checkpoint import EpochCheckpoint
+
+        ckpt = EpochCheckpoint(checkpoint_dir, fingerprint={
+            "texts": _digest(train_inputs), "labels": _digest(Yt.tolist()), "val_texts": _digest(val_inputs),
+            "val_labels": _digest(Yv.tolist()), "base_model": os.fspath(base_model), "settings": [
+                epochs, max_length, stride, max_windows, max_train_windows, window_pooling, batch_size, lr,
+                head_lr, weight_decay, warmup_ratio, dropout, str(class_weight), max_pos_weight,
+                freeze_embeddings, monitor, patience, max_steps, seed]})
+        state = ckpt.load(model, opt, sched, rng)
+        if state is not None:
+            history, best, best_epoch, bad, step = (state["history"], state["best"], state["best_epoch"],
+                                                    state["bad"], state["step"])
+            best_state, first_epoch, stopped = state["best_state"], state["epoch"] + 1, state["stopped"]
+            log.info("resumed from %s after epoch %d", checkpoint_dir, state["epoch"])
+    for epoch in range(first_epoch, epochs + 1):
+        if stopped != "epochs":  # a resumed run that had already stopped
+            break
         model.train()
         running, seen = 0.0, 0.0
         for batch in _bucketed_batches(len_col, batch_size, rng):
@@ -355,9 +386,13 @@ def train_transformer(texts: Sequence[str], labels, *, base_model: str | os.Path
             best_epoch = epoch
         if max_steps is not None and step >= max_steps:
             stopped = "max_steps"
-            break
-        if val_flat and bad >= patience:
+        elif val_flat and bad >= patience:
             stopped = "early_stopping"
+        if ckpt is not None:
+            ckpt.save(epoch, model, opt, sched, rng, trainable, {
+                "history": history, "best": best, "best_epoch": best_epoch, "bad": bad, "step": step,
+                "stopped": stopped}, best_state)
+        if stopped != "epochs":
             break
     if best_state is not None:
         with torch.no_grad():
