@@ -18,7 +18,7 @@ def _fmt(v) -> str:
 
 def _is_shipped(name: str) -> bool:
     try:
-        from . import available_models
+        from .shipped import available_models
 
         return name in available_models()
     except Exception:  # a card is still written without the list

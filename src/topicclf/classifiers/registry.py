@@ -4,16 +4,17 @@
 load it; kinds are imported only when a model of theirs is loaded (torch stays unimported for
 a TF-IDF model). A new kind is one module in :mod:`topicclf.classifiers` plus one entry here.
 
-:func:`load` finds a model by name or folder; :func:`load_dir` loads one directory.
+:func:`load` finds a model by name (:func:`~topicclf.shipped.available_models`) or folder;
+:func:`load_dir` loads one directory.
 """
 
 from __future__ import annotations
 
 import importlib
-from importlib import resources
 from pathlib import Path
 
 from ..serialization import ModelFileError, load_model_dir
+from ..shipped import _shipped_root, available_models
 from .base import TopicClassifier
 
 __all__ = ["DEFAULT_MODEL", "KINDS", "available_models", "kind_class", "load", "load_dir"]
@@ -52,22 +53,6 @@ def load_dir(path) -> TopicClassifier:
             f"{', '.join(sorted(KINDS))}. The model was written by {_written_by(config)}: "
             "load it with that version, or a newer one that knows its kind")
     return kind_class(kind).from_parts(path, config, arrays, state, load=load_dir)
-
-
-def available_models() -> list[str]:
-    """Names of the models shipped in ``models/``."""
-    root = _shipped_root()
-    if root is None:
-        return []
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and (p / "config.json").is_file())
-
-
-def _shipped_root() -> Path | None:
-    try:
-        root = Path(str(resources.files("topicclf_models")))
-    except ModuleNotFoundError:
-        return None
-    return root if root.is_dir() else None
 
 
 def load(name_or_path: str | Path | None = None) -> TopicClassifier:
