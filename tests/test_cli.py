@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -85,3 +86,21 @@ def test_console_script_runs():
         pytest.skip("the console script is installed by `pip install -e .` (make test does it)")
     r = subprocess.run([str(exe), "info"], capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     assert r.returncode == 0 and "topicclf" in r.stdout
+
+
+def test_classify_evidence(tmp_path, tiny_model, capsys):
+    art = tmp_path / "a.txt"
+    long_tail = " ".join(["thêm"] * 80)
+    art.write_text(f"{SPORT[0]}. {BUSINESS[0]}. {SPORT[1]} {long_tail}.", encoding="utf-8")
+    assert main(["classify", str(art), "--model", str(tiny_model), "--evidence", "--top-k", "2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    at = out.index("  evidence for sport:")
+    lines = out[at + 1:at + 3]
+    assert len(lines) == 2 and all(re.match(r"^ {6}[01]\.\d{3}  \S", l) for l in lines)
+    assert all(len(l) <= 6 + 7 + 200 for l in out[at + 1:])  # long sentences are shortened
+    assert any(l.endswith("…") for l in lines)
+    assert main(["classify", str(art), "--model", str(tiny_model), "--evidence", "--top-k", "1", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert list(d["evidence"]) == d["labels"] == ["sport"]
+    (sentence, score), = d["evidence"]["sport"]
+    assert isinstance(sentence, str) and 0 < score <= 1

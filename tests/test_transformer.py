@@ -408,3 +408,23 @@ def test_checkpoint_resume_equals_uninterrupted_run(tiny_checkpoint, tmp_path, m
     # other data: the checkpoint is refused, not mixed in
     with pytest.raises(ValueError, match="other data or settings"):
         train_transformer(texts[:-1], labels[:-1], checkpoint_dir=ck, **kw)
+
+
+def test_evidence_on_transformer_and_embedding_kinds(single_model, tiny_checkpoint):
+    from topicclf.classifiers.embedding import embedding_model
+
+    rng = random.Random(21)
+    sport, business = sentence(rng, "sport", 12), sentence(rng, "business", 12)
+    article = f"Tin tức hôm nay\n{sport.capitalize()}. {business.capitalize()}."
+    ev = single_model.evidence(article, top_k=1)
+    assert set(ev) == set(single_model.labels)
+    assert ev["sport"][0][0].lower().startswith(sport[:20]) and ev["business"][0][0].lower().startswith(business[:20])
+    assert single_model.evidence("") == {l: [] for l in single_model.labels}
+
+    texts, labels = single_label_data(36, seed=22)
+    emb = embedding_model(str(tiny_checkpoint), languages=["vi"], max_length=32, stride=None, max_windows=2,
+                          cv=2, cache_dir=None).fit(texts, labels)
+    ev = emb.evidence(article, top_k=2, labels=["sport", "business"])
+    assert list(ev) == ["sport", "business"] and all(len(v) == 2 for v in ev.values())
+    assert ev["sport"][0][1] >= ev["sport"][1][1]
+    assert ev["sport"][0][0].lower().startswith(sport[:20])

@@ -2,7 +2,7 @@
 
 ::
 
-    topicclf classify article.txt [--model NAME_OR_DIR] [--explain] [--json]
+    topicclf classify article.txt [--model NAME_OR_DIR] [--explain] [--evidence] [--json]
     topicclf tokenize article.txt [--lang vi] [--mode word|syllable]
     topicclf train --data TRAIN.jsonl --out DIR [--text-field text] [--label-field label|labels]
     topicclf evaluate --model NAME_OR_DIR --data TEST.jsonl --report DIR
@@ -51,10 +51,13 @@ def cmd_classify(args) -> int:
     preds = clf.classify([t for _, t in inputs])
     for (name, text), p in zip(inputs, preds):
         expl = clf.explain(text, top_k=args.top_terms) if args.explain and p.labels else {}
+        evid = clf.evidence(text, top_k=args.top_k, labels=p.labels) if args.evidence and p.labels else {}
         if args.json:
             d = {"file": name, **p.to_dict()}
             if args.explain:
                 d["explanation"] = {k: [[t, w] for t, w in v] for k, v in expl.items()}
+            if args.evidence:
+                d["evidence"] = {k: [[s, w] for s, w in v] for k, v in evid.items()}
             print(json.dumps(d, ensure_ascii=False))
             continue
         print(f"{name}  [{p.lang}]" + (f"  flags: {', '.join(p.flags)}" if p.flags else ""))
@@ -66,7 +69,21 @@ def cmd_classify(args) -> int:
             print(f"   {mark} {label:<20} {s:.3f}{t}")
         for label, terms in expl.items():
             print(f"  why {label}: " + ", ".join(f"{t} ({w:+.2f})" for t, w in terms))
+        for label, sentences in evid.items():
+            print(f"  evidence for {label}:")
+            for sentence, w in sentences:
+                print(f"      {w:.3f}  {_shorten(sentence)}")
     return 0
+
+
+def _shorten(sentence: str, width: int = 200) -> str:
+    """One line of at most ``width`` characters, cut at a space and ended with an ellipsis."""
+    sentence = " ".join(sentence.split())
+    if len(sentence) <= width:
+        return sentence
+    cut = sentence[:width - 1]
+    cut = cut[:cut.rfind(" ")] if " " in cut[width // 2:] else cut
+    return cut.rstrip(" ,;:") + "…"
 
 
 def cmd_tokenize(args) -> int:
@@ -88,7 +105,7 @@ def cmd_train(args) -> int:
 
     check_save_target(args.out, args.force)  # before training, not after
     if args.model_type == "transformer":
-        from .transformer import train_transformer_file
+        from .classifiers.transformer_training import train_transformer_file
 
         extra = {k: v for k, v in (("lr", args.lr), ("batch_size", args.batch_size),
                                    ("window_pooling", args.window_pooling),
@@ -365,6 +382,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--model", default=None, help=model_help)
     c.add_argument("--explain", action="store_true", help="show the terms behind each predicted label")
     c.add_argument("--top-terms", type=int, default=8, metavar="N", help="terms shown per label by --explain")
+    c.add_argument("--evidence", action="store_true",
+                   help="show the sentences that score highest for each predicted label")
+    c.add_argument("--top-k", type=int, default=3, metavar="N", help="sentences shown per label by --evidence")
     c.add_argument("--json", action="store_true", help="one JSON object per file")
     c.set_defaults(func=cmd_classify)
 
