@@ -257,3 +257,138 @@ def test_score_file_shows_its_signature():
     real = inspect.signature(score_module.score_file).parameters
     assert [(p.name, p.kind, p.default) for p in ours.values()] == [(p.name, p.kind, p.default) for p in real.values()]
     assert "text_field" in (topicclf.score_file.__doc__ or "") or "text_field" in str(inspect.signature(topicclf.score_file))
+
+
+# -- item 5: thresholds can be changed, and tuned on one's own data ----------------------------------
+
+def test_assigning_into_thresholds_is_an_error_not_a_silent_no_op(multi_model):
+    clf = topicclf.load(multi_model)
+    with pytest.raises(TypeError, match=r"read-only copy.*set_thresholds"):
+        clf.thresholds["sport"] = 0.3
+    with pytest.raises(TypeError, match="set_thresholds"):
+        clf.thresholds.update(sport=0.3)
+    import copy
+    import pickle
+
+    t = clf.thresholds
+    assert json.loads(json.dumps(t)) == dict(t) and copy.deepcopy(t) == t and pickle.loads(pickle.dumps(t)) == t
+    mutable = copy.copy(t)
+    mutable["sport"] = 0.1  # a copy is a plain dict
+
+
+def test_set_thresholds_changes_predictions_and_is_saved(multi_model, tmp_path):
+    clf = topicclf.load(multi_model)
+    text = SPORT[0]
+    assert clf.classify(text).labels == ["sport"]
+    assert clf.set_thresholds({"sport": 1.0}) is clf
+    assert clf.thresholds["sport"] == 1.0 and clf.classify(text).labels == []
+    assert clf.label_info["sport"]["threshold"] == 1.0
+    clf.save(tmp_path / "m2")
+    again = topicclf.load(tmp_path / "m2")
+    assert again.thresholds["sport"] == 1.0 and again.thresholds["business"] == clf.thresholds["business"]
+    assert again.predict([text]) == [[]]
+
+
+@pytest.mark.parametrize("bad,message", [
+    ({"sprot": 0.5}, r"unknown labels \['sprot'\]"), ({"sport": 0}, r"in \(0, 1\]"),
+    ({"sport": 1.5}, r"in \(0, 1\]"), ({"sport": float("nan")}, r"in \(0, 1\]"),
+    ({"sport": "0.5"}, "must be a number"), ({"sport": True}, "must be a number"),
+])
+def test_set_thresholds_is_validated(multi_model, bad, message):
+    clf = topicclf.load(multi_model)
+    before = dict(clf.thresholds)
+    with pytest.raises(ValueError, match=message):
+        clf.set_thresholds(bad)
+    assert dict(clf.thresholds) == before
+    with pytest.raises(TypeError, match="mapping"):
+        clf.set_thresholds(0.5)
+
+
+def test_single_label_models_have_no_thresholds_to_set(tiny_model):
+    clf = topicclf.load(tiny_model)
+    with pytest.raises(ValueError, match="single-label"):
+        clf.set_thresholds({"sport": 0.5})
+    assert clf.label_info["sport"] == {"description": None, "threshold": None}
+
+
+def test_tune_thresholds_api(multi_model):
+    clf = topicclf.load(multi_model)
+    clf.set_thresholds({"sport": 0.999, "business": 0.999})  # predicts almost nothing
+    texts = SPORT + BUSINESS
+    gold = ["sport"] * len(SPORT) + [["business"]] * len(BUSINESS)  # strings and lists both work
+    report = clf.tune_thresholds(texts, gold)
+    assert report["records"] == report["scored"] == 12
+    r = report["labels"]["sport"]
+    assert r["positives"] == 6 and r["threshold_before"] == 0.999 and r["threshold"] < 0.999
+    assert r["f1"] == 1.0 and r["f1"] >= r["f1_before"]
+    assert clf.thresholds["sport"] == r["threshold"]
+    report = clf.tune_thresholds(texts[:8], gold[:8], min_positives=3)  # 2 business texts only
+    assert "kept" in report["labels"]["business"]["note"]
+    with pytest.raises(ValueError, match="unknown label 'golf'"):
+        clf.tune_thresholds(texts[:1], ["golf"])
+
+
+def test_tune_thresholds_cli_saves_a_copy(multi_model, tmp_path, capsys):
+    rows = [{"text": t, "labels": ["sport"]} for t in SPORT] + [{"text": t, "labels": ["business"]} for t in BUSINESS]
+    dev = write_jsonl(tmp_path / "dev.jsonl", rows)
+    before = (multi_model / "config.json").read_bytes()
+    out = tmp_path / "tuned"
+    assert main(["tune-thresholds", "--model", str(multi_model), "--data", str(dev), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "F1 after is measured on the texts the thresholds were chosen on" in printed and "sport" in printed
+    tuned = topicclf.load(out)
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["threshold_tuning"]["data"]["path"] == "dev.jsonl" and cfg["name"] == "tuned"
+    assert dict(tuned.thresholds) == pytest.approx(cfg["thresholds"], abs=1e-6)  # float32 weights file
+    assert (multi_model / "config.json").read_bytes() == before  # the original is untouched
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("x")
+    assert main(["tune-thresholds", "--model", str(multi_model), "--data", str(dev), "--out", str(tmp_path / "busy")]) == 2
+    assert "not a topicclf model folder" in capsys.readouterr().err
+
+
+def test_routed_thresholds_per_route(tiny_sets, tmp_path):
+    from topicclf.classifiers.routed import RoutedTopicClassifier
+
+    texts = SPORT + BUSINESS
+    labels = [["sport"]] * len(SPORT) + [["business"]] * len(BUSINESS)
+    vi = topicclf.train(texts * 2, labels * 2, min_df=1, cv=2, languages=["vi"], name="vi")
+    en = topicclf.train(texts * 2, labels * 2, min_df=1, cv=2, languages=["vi"], name="en")
+    routed = RoutedTopicClassifier({"vi": vi, "en": en}, meta={"name": "both"})
+    routed.set_thresholds({"sport": 0.9}, lang="en")
+    assert routed.label_info["sport"]["threshold"]["en"] == 0.9 != routed.label_info["sport"]["threshold"]["vi"]
+    routed.set_thresholds({"sport": 0.8})
+    assert {m.thresholds["sport"] for m in routed.routes.values()} == {0.8}
+    with pytest.raises(ValueError, match="no route for 'fr'"):
+        routed.set_thresholds({"sport": 0.5}, lang="fr")
+    report = routed.tune_thresholds(texts, labels)
+    assert set(report["routes"]) == {"vi"} and report["routes"]["vi"]["labels"]["sport"]["f1"] == 1.0
+
+
+# -- classify(str), label_info, the card of a saved model ------------------------------------------------
+
+def test_classify_one_string_returns_one_prediction(tiny_model):
+    clf = topicclf.load(tiny_model)
+    one = clf.classify(SPORT[0])
+    assert isinstance(one, topicclf.Prediction) and one == clf.classify([SPORT[0]])[0]
+    assert one.labels == ["sport"]
+    with pytest.raises(TypeError, match="single str"):
+        clf.predict(SPORT[0])  # predict keeps the estimator contract: a list in, a list out
+
+
+def test_label_info_of_policy5():
+    info = topicclf.load("policy5").label_info
+    assert list(info) == POLICY5
+    assert info["democracy"]["description"].startswith("Democracy and elections (Dân chủ)")
+    assert 0 < info["democracy"]["threshold"] < 1
+
+
+def test_card_of_a_saved_model_names_its_path(tmp_path, tiny_sets, monkeypatch):
+    texts, labels = tiny_sets
+    clf = topicclf.train(texts * 2, labels * 2, cv=2, min_df=1, name="my3")
+    monkeypatch.chdir(tmp_path)
+    card = (clf.save("out/my3") / "README.md").read_text(encoding="utf-8")
+    assert "topicclf.load('out/my3')" in card and "topicclf classify --model out/my3" in card
+    assert str(tmp_path) not in card
+    card = (clf.save(tmp_path / "abs" / "my3") / "README.md").read_text(encoding="utf-8")
+    assert "topicclf.load('path/to/my3')" in card and str(tmp_path) not in card

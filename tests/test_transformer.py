@@ -428,3 +428,21 @@ def test_evidence_on_transformer_and_embedding_kinds(single_model, tiny_checkpoi
     assert list(ev) == ["sport", "business"] and all(len(v) == 2 for v in ev.values())
     assert ev["sport"][0][1] >= ev["sport"][1][1]
     assert ev["sport"][0][0].lower().startswith(sport[:20])
+
+
+def test_set_thresholds_follows_the_window_pooling(multi_model, tmp_path):
+    """clf.set_thresholds on a transformer model sets the thresholds of its current pooling (#14)."""
+    clf, label = multi_model, multi_model.labels[0]
+    pooling, other = clf.window_pooling, "mean" if clf.window_pooling == "max" else "max"
+    saved = {p: list(v) for p, v in clf.thresholds_by_pooling.items()}
+    try:
+        clf.set_thresholds({label: 0.9})
+        assert clf.thresholds[label] == 0.9 and clf.thresholds_by_pooling[pooling][0] == 0.9
+        assert clf.thresholds_by_pooling[other] == saved[other]
+        clf.window_pooling = other
+        assert clf.thresholds[label] == saved[other][0]
+        clf.window_pooling = pooling
+        assert topicclf.load(clf.save(tmp_path / "t")).thresholds[label] == pytest.approx(0.9)
+    finally:
+        clf.thresholds_by_pooling = saved
+        clf.window_pooling = pooling

@@ -7,6 +7,7 @@
     topicclf train --data TRAIN.jsonl --out DIR [--text-field text] [--label-field label|labels]
     topicclf evaluate --model NAME_OR_DIR --data TEST.jsonl --report DIR
     topicclf score INPUT --model NAME_OR_DIR --out OUT.jsonl
+    topicclf tune-thresholds --model NAME_OR_DIR --data DEV.jsonl --out DIR
     topicclf info [--model NAME_OR_DIR]
 """
 
@@ -171,6 +172,42 @@ def cmd_evaluate(args) -> int:
     out = write_report(result, args.report, title=f"{clf.name} on {Path(args.data).name}")
     acc = f"accuracy {result['accuracy']:.4f}  " if "accuracy" in result else ""
     print(f"{acc}macro-F1 {result['macro_f1']:.4f}  micro-F1 {result['micro_f1']:.4f}  report: {out}/report.md")
+    return 0
+
+
+def cmd_tune_thresholds(args) -> int:
+    import topicclf
+    from .data import file_digest, load_records
+
+    clf = topicclf.load(args.model)
+    if not clf.multilabel:
+        raise ValueError(f"{clf.name} is a single-label model: it predicts the label with the highest score "
+                         "and has no thresholds to tune")
+    from .serialization import check_save_target
+
+    check_save_target(args.out, args.force)
+    recs = load_records(args.data, text_field=args.text_field, label_field=args.label_field)
+    report = clf.tune_thresholds(recs.texts, recs.labels, min_positives=args.min_positives)
+    clf.meta["name"] = args.name or Path(args.out).name
+    clf.meta["threshold_tuning"] = {
+        "data": {"path": Path(args.data).name, "sha256": file_digest(args.data), "records": len(recs)},
+        "text_field": args.text_field, "label_field": args.label_field, "min_positives": args.min_positives,
+        "from_model": str(args.model) if args.model else topicclf.DEFAULT_MODEL,
+        "method": "per label, the threshold that maximises F1 on this data"}
+    routes = report["routes"] if "routes" in report else {"": report}
+    for lang, rep in routes.items():
+        head = f"route {lang}: " if lang else ""
+        print(f"{head}{rep['records']} texts, {rep['scored']} scored")
+        print(f"  {'label':<22}{'positives':>10}{'threshold':>11}{'new':>8}{'F1 before':>11}{'F1 after':>10}")
+        for label, r in rep["labels"].items():
+            f1b = "—" if r["f1_before"] is None else f"{r['f1_before']:.3f}"
+            f1a = "—" if r["f1"] is None else f"{r['f1']:.3f}"
+            print(f"  {label:<22}{r['positives']:>10}{r['threshold_before']:>11.3f}{r['threshold']:>8.3f}"
+                  f"{f1b:>11}{f1a:>10}" + (f"  ({r['note']})" if "note" in r else ""))
+    print("F1 after is measured on the texts the thresholds were chosen on, so it is optimistic: "
+          f"check the new model on other labelled data (topicclf evaluate --model {args.out} ...).")
+    clf.save(args.out, overwrite=args.force)
+    print(f"saved the model with these thresholds to {args.out}")
     return 0
 
 
@@ -460,6 +497,23 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--group-by", default=None, metavar="A,B",
                    help="comma-separated fields for per-group metrics, e.g. lang,source (default: none)")
     e.set_defaults(func=cmd_evaluate)
+
+    th = command("tune-thresholds", "choose a multi-label model's thresholds on your own labelled data",
+                 "Choose each label's threshold (the score it needs to be predicted) to maximise its F1 on "
+                 "labelled data of your own, and save a copy of the model with them. Use data the model was "
+                 "not trained on, and check the result on other data with `topicclf evaluate`.")
+    th.add_argument("--model", default=None, help=model_help)
+    th.add_argument("--data", required=True, metavar="FILE", help="labeled file (.jsonl, .jsonl.gz, .csv, .parquet)")
+    th.add_argument("--out", required=True, metavar="DIR", help="folder for the copy of the model with the new thresholds")
+    th.add_argument("--force", action="store_true", help="also save into an existing folder that is not a model folder")
+    th.add_argument("--name", default=None, help="the new model's name (default: the --out folder's name)")
+    th.add_argument("--text-field", default="text", metavar="NAME", help="field holding the text")
+    th.add_argument("--label-field", default=None, metavar="NAME",
+                    help="field holding the gold labels, a list or one string per record (default: labels if "
+                         "the data has it, else label)")
+    th.add_argument("--min-positives", type=int, default=3, metavar="N",
+                    help="a label with fewer positive texts keeps its threshold")
+    th.set_defaults(func=cmd_tune_thresholds)
 
     s = sub.add_parser("score", help="score a JSONL/CSV/Parquet dump (or folder of .txt/.html) to JSONL/CSV/Parquet",
                        formatter_class=_HelpFormatter,

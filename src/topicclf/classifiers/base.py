@@ -26,8 +26,10 @@ Example:
 
 from __future__ import annotations
 
+import math
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, ClassVar, Iterable, Sequence
@@ -102,7 +104,114 @@ class TopicClassifier:
 
     @property
     def thresholds(self) -> dict[str, float]:
-        return dict(zip(self.labels, map(float, self.estimator.thresholds_)))
+        """The score each label needs to be predicted (multi-label models; a single-label model
+        predicts its top label). A read-only copy: change them with :meth:`set_thresholds`."""
+        return _Thresholds(zip(self.labels, map(float, self.estimator.thresholds_)))
+
+    def set_thresholds(self, thresholds: Mapping[str, float]) -> "TopicClassifier":
+        """Set the thresholds of some or all labels, e.g. ``clf.set_thresholds({"religion": 0.5})``.
+
+        Each value is a score in (0, 1]: a higher one predicts the label less often (more
+        precise, less recall); 1 practically turns the label off. Labels left out keep theirs.
+        Save the model (:meth:`save`) to keep them; :meth:`tune_thresholds` picks them on
+        labelled data of your own. Returns the model.
+        """
+        self._set_thresholds(self._checked_thresholds(thresholds))
+        return self
+
+    def _checked_thresholds(self, thresholds) -> dict[str, float]:
+        if not self.multilabel:
+            raise ValueError("a single-label model predicts the label with the highest score and has no "
+                             "thresholds; they belong to multi-label models")
+        if not isinstance(thresholds, Mapping):
+            raise TypeError(f"thresholds must be a mapping label -> score, e.g. {{{self.labels[0]!r}: 0.5}}, "
+                            f"got {type(thresholds).__name__}")
+        unknown = [l for l in thresholds if l not in self.labels]
+        if unknown:
+            raise ValueError(f"unknown labels {unknown}; the model's labels are {self.labels}")
+        out = {}
+        for label, t in thresholds.items():
+            ok = isinstance(t, (int, float, np.integer, np.floating)) and not isinstance(t, (bool, np.bool_))
+            if not ok or not math.isfinite(float(t)) or not 0 < float(t) <= 1:
+                raise ValueError(f"the threshold of {label!r} must be a number in (0, 1], got {t!r}")
+            out[label] = float(t)
+        return out
+
+    def _set_thresholds(self, new: dict[str, float]) -> None:
+        """Store validated thresholds (a kind whose thresholds live elsewhere overrides this)."""
+        arr = np.array(self.estimator.thresholds_, dtype=np.float64, copy=True)
+        for label, t in new.items():
+            arr[self.labels.index(label)] = t
+        self.estimator.thresholds_ = arr
+
+    @property
+    def label_info(self) -> dict[str, dict]:
+        """Per label, what it means and its threshold: ``{label: {"description": str | None,
+        "threshold": float | None}}``. Descriptions come from the model's ``config.json``
+        (``label_descriptions``; see :mod:`topicclf.taxonomy`); the threshold is ``None`` for a
+        single-label model."""
+        desc = self.meta.get("label_descriptions") or {}
+        thr = self.thresholds if self.multilabel else {}
+        return {l: {"description": desc.get(l), "threshold": thr.get(l)} for l in self.labels}
+
+    def tune_thresholds(self, texts: Sequence[str], labels, *, min_positives: int = 3) -> dict:
+        """Choose each label's threshold on labelled texts of your own, and set it.
+
+        ``labels``: per text a list of labels (a single string is one label). For each label the
+        new threshold is the one that maximises its F1 on these texts (halfway between two
+        scores, so that it does not hang on rounding); a label with fewer than ``min_positives``
+        positive texts keeps its threshold. Texts the model flags (empty, other language...)
+        get no labels whatever the thresholds, and are left out of the choice.
+
+        Returns a report: per label the positives, the old and new threshold, and F1 before
+        and after. F1 after is measured on the texts the thresholds were chosen on, so it is
+        optimistic: check the tuned model on other data (``topicclf evaluate``).
+        """
+        if not self.multilabel:
+            raise ValueError("thresholds belong to multi-label models; a single-label model predicts "
+                             "the label with the highest score")
+        from ..linear import _best_f1_threshold
+
+        texts, labels = list(texts), list(labels)
+        if len(texts) != len(labels):
+            raise ValueError(f"{len(texts)} texts but {len(labels)} label lists")
+        if not texts:
+            raise ValueError("no texts to tune the thresholds on")
+        Y = self._gold(labels)
+        clean, langs, flags = self.prepare(texts)
+        S = self._score(clean, langs, flags)
+        ok = np.array([self._scored(f) for f in flags], dtype=bool)
+        before, f1_before = self.thresholds, self._f1_per_label(Y, S, flags, langs)
+        new, notes = {}, {}
+        for k, label in enumerate(self.labels):
+            y = Y[ok, k]
+            if y.sum() < min_positives:
+                notes[label] = f"kept: {int(y.sum())} positive texts (fewer than {min_positives})"
+                continue
+            new[label] = _best_f1_threshold(S[ok, k], y)
+        if new:
+            self._set_thresholds(new)
+        after, f1_after = self.thresholds, self._f1_per_label(Y, S, flags, langs)
+        return {"records": len(texts), "scored": int(ok.sum()), "labels": {
+            l: {"positives": int(Y[:, k].sum()), "threshold_before": before[l], "threshold": after[l],
+                "f1_before": f1_before[k], "f1": f1_after[k], **({"note": notes[l]} if l in notes else {})}
+            for k, l in enumerate(self.labels)}}
+
+    def _gold(self, labels) -> np.ndarray:
+        """0/1 matrix ``(n, n_labels)`` of gold labels (lists; one string is one label)."""
+        from ..linear import encode_targets
+
+        rows = [[l] if isinstance(l, str) else list(l if l is not None else []) for l in labels]
+        return encode_targets(rows, self.labels)[0]
+
+    def _f1_per_label(self, Y, S, flags, langs) -> list[float | None]:
+        from ..linear import encode_targets
+
+        P = encode_targets(self._labels_from(S, flags, langs), self.labels)[0].astype(bool)
+        Yb = Y.astype(bool)
+        tp, fp, fn = (Yb & P).sum(0), (~Yb & P).sum(0), (Yb & ~P).sum(0)
+        # None: no positive text and none predicted, nothing to measure
+        return [float(2 * a / (2 * a + b + c)) if (2 * a + b + c) else None for a, b, c in zip(tp, fp, fn)]
 
     @property
     def name(self) -> str:
@@ -227,8 +336,11 @@ class TopicClassifier:
         clean, langs, flags, P = self._run(texts)
         return self._labels_from(P, flags, langs)
 
-    def classify(self, texts: Iterable[str]) -> list[Prediction]:
-        """Labels, per-label scores, language and flags for each text."""
+    def classify(self, texts: Iterable[str] | str) -> list[Prediction] | Prediction:
+        """Labels, per-label scores, language and flags for each text; for one text given as a
+        ``str``, its :class:`Prediction` (``clf.classify(text)`` is ``clf.classify([text])[0]``)."""
+        if isinstance(texts, str):
+            return self.classify([texts])[0]
         clean, langs, flags, P = self._run(texts)
         labels = self._labels_from(P, flags, langs)
         return [Prediction(l, {k: round(float(v), 6) for k, v in zip(self.labels, row)}, lang, f)
@@ -316,6 +428,19 @@ class TopicClassifier:
         pre = config.get("preprocessing", {})
         return {"languages": config["languages"], "max_chars": pre.get("max_chars", 100_000),
                 "min_tokens": pre.get("min_tokens", 3), "meta": config}
+
+
+class _Thresholds(dict):
+    """``clf.thresholds``: a copy that refuses changes, which would not reach the model."""
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("clf.thresholds is a read-only copy; change thresholds with "
+                        "clf.set_thresholds({'label': 0.5}), and save the model to keep them")
+
+    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = __ior__ = _refuse
+
+    def __reduce_ex__(self, protocol):  # copies and pickles are plain dicts
+        return (dict, (dict(self),))
 
 
 def _shift_index(message: str, offset: int) -> str:

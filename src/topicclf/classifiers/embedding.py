@@ -80,7 +80,7 @@ class EmbeddingTopicClassifier(TopicClassifier):
                              "(e.g. 'multilingual-e5-small') so that the model loads elsewhere")
         arrays = {f"classifier.{k}": v for k, v in self.estimator.get_state(dtype=np.float32)[0].items()}
         config = self.config()
-        card = model_card({**config, "versions": library_versions()}, extra=card_extra)
+        card = model_card({**config, "versions": library_versions()}, extra=card_extra, path=path)
         return save_model_dir(path, config, arrays, {}, card, extra_files, overwrite=overwrite)
 
     @classmethod

@@ -86,7 +86,7 @@ class NgramTopicClassifier(TopicClassifier):
         arrays = {f"features.{k}": v for k, v in vec_arrays.items()}
         arrays.update({f"classifier.{k}": v for k, v in est_arrays.items()})
         config = self.config()
-        card = model_card({**config, "versions": library_versions()}, extra=card_extra)
+        card = model_card({**config, "versions": library_versions()}, extra=card_extra, path=path)
         return save_model_dir(path, config, arrays, {"tokens": vec_state["tokens"]}, card, extra_files,
                               overwrite=overwrite)
 

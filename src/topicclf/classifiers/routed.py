@@ -64,6 +64,41 @@ class RoutedTopicClassifier(TopicClassifier):
                     out[i] = labels
         return out
 
+    def set_thresholds(self, thresholds, *, lang: str | None = None) -> "RoutedTopicClassifier":
+        """Set thresholds in every route, or in the route of ``lang`` only."""
+        new = self._checked_thresholds(thresholds)
+        if lang is not None and lang not in self.routes:
+            raise ValueError(f"no route for {lang!r}; the routes are {list(self.routes)}")
+        for code, model in self.routes.items():
+            if lang is None or code == lang:
+                model.set_thresholds(new)
+        return self
+
+    @property
+    def label_info(self) -> dict[str, dict]:
+        """As for any model, with each threshold per route: ``{"vi": 0.4, "en": 0.3}``."""
+        info = super().label_info
+        for label, entry in info.items():
+            entry["threshold"] = ({lang: m.thresholds[label] for lang, m in self.routes.items()}
+                                  if self.multilabel else None)
+        return info
+
+    def tune_thresholds(self, texts, labels, *, min_positives: int = 3) -> dict:
+        """Each route's thresholds tuned on the texts in its language: ``{"routes": {lang: report}}``
+        (see :meth:`TopicClassifier.tune_thresholds`)."""
+        texts, labels = list(texts), list(labels)
+        if len(texts) != len(labels):
+            raise ValueError(f"{len(texts)} texts but {len(labels)} label lists")
+        self._gold(labels)  # unknown labels fail before anything changes
+        _, langs, _ = self.prepare(texts)
+        out = {}
+        for lang, model in self.routes.items():
+            idx = [i for i, l in enumerate(langs) if l == lang]
+            if idx:
+                out[lang] = model.tune_thresholds([texts[i] for i in idx], [labels[i] for i in idx],
+                                                  min_positives=min_positives)
+        return {"records": len(texts), "routes": out}
+
     def explain(self, text, top_k=10, labels=None):
         clean, langs, flags = self.prepare([text])
         model = self.routes.get(langs[0])
@@ -90,7 +125,7 @@ class RoutedTopicClassifier(TopicClassifier):
         from ..serialization import library_versions
 
         config = self.config()
-        card = model_card({**config, "versions": library_versions()}, extra=card_extra)
+        card = model_card({**config, "versions": library_versions()}, extra=card_extra, path=path)
         return save_model_dir(path, config, {}, {}, card, extra, overwrite=overwrite)
 
     @classmethod

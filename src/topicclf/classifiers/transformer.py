@@ -277,6 +277,11 @@ class TransformerTopicClassifier(TopicClassifier):
         if self.multilabel:
             self._head.thresholds_ = np.asarray(self.thresholds_by_pooling[how], dtype=np.float64)
 
+    def _set_thresholds(self, new: dict[str, float]) -> None:
+        """Thresholds are kept per window pooling: these apply to the current one."""
+        super()._set_thresholds(new)
+        self.thresholds_by_pooling[self.window_pooling] = [float(t) for t in self._head.thresholds_]
+
     @property
     def max_length(self) -> int:
         return self.windower.max_length
@@ -414,7 +419,7 @@ class TransformerTopicClassifier(TopicClassifier):
                   "head.bias": head.bias.detach().cpu().float().numpy()}
         size_mb = sum(len(b) for b in files.values()) / 1e6
         card = model_card({**config, "versions": library_versions()}, extra=_card_section(config, size_mb)
-                          + ("\n\n" + card_extra if card_extra else ""))
+                          + ("\n\n" + card_extra if card_extra else ""), path=path)
         return save_model_dir(path, config, arrays, {}, card, {**files, **(extra_files or {})},
                               overwrite=overwrite)
 
