@@ -392,3 +392,19 @@ def test_card_of_a_saved_model_names_its_path(tmp_path, tiny_sets, monkeypatch):
     assert str(tmp_path) not in card
     card = (clf.save(tmp_path / "abs" / "my3") / "README.md").read_text(encoding="utf-8")
     assert "topicclf.load('path/to/my3')" in card and str(tmp_path) not in card
+
+
+# -- item 8: the notebook ---------------------------------------------------------------------------
+
+def test_readme_links_the_notebook_and_the_taxonomy():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "](notebooks/quickstart.ipynb)" in readme and "](docs/TAXONOMY.md)" in readme
+
+
+def test_the_stored_notebook_has_its_outputs():
+    nb = json.loads((REPO / "notebooks" / "quickstart.ipynb").read_text(encoding="utf-8"))
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert code and all(c.get("outputs") for c in code), "run the notebook and save it with its outputs"
+    assert not [o for c in code for o in c["outputs"] if o.get("output_type") == "error"]
+    text = "".join("".join(o.get("text", "")) for c in code for o in c["outputs"])
+    assert "Dân chủ" in text and "/tmp/" not in text and "/work/" not in text

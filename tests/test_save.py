@@ -152,3 +152,19 @@ def test_cli_train_refuses_a_folder_with_user_files(tmp_path):
     assert r.returncode == 2 and "not a topicclf model folder" in r.stderr and "--force" in r.stderr, r.stderr
     assert "saved model" not in r.stdout and "Traceback" not in r.stderr
     assert _files(out) == ["notes.txt"] and (out / "notes.txt").read_text() == "do not lose me"
+
+
+def test_cli_train_force_writes_beside_user_files(tmp_path):
+    from topicclf.cli import main
+
+    from conftest import BUSINESS, SPORT
+
+    data = tmp_path / "train.jsonl"
+    data.write_text("".join(json.dumps({"text": t, "label": l}) + "\n"
+                            for t, l in [(t, "sport") for t in SPORT] + [(t, "business") for t in BUSINESS]))
+    out = tmp_path / "important"
+    out.mkdir()
+    (out / "notes.txt").write_text("do not lose me")
+    assert main(["train", "--data", str(data), "--out", str(out), "--min-df", "1", "--cv", "2", "--force"]) == 0
+    assert (out / "notes.txt").read_text() == "do not lose me" and is_model_dir(out)
+    topicclf.load(out)
