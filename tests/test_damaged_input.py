@@ -443,3 +443,119 @@ def test_two_runs_on_one_output_are_refused(tmp_path, model):
             score_file(src, out, model=model, progress=False)
     score_file(src, out, model=model, progress=False)
     assert not Path(f"{out}.lock").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. A long HTML page keeps its article
+
+
+def test_long_html_page_is_cut_after_cleaning_not_before(model):
+    clf = topicclf.load(model)
+    article = ". ".join(SPORT[:4])
+    small = f"<html><head><title>x</title></head><body><p>{article}</p></body></html>"
+    script = "var config = {analytics: true, tracking: 'on', items: [1, 2, 3]}; function f(a) { return a; }\n"
+    head = "<script>" + script * (110_000 // len(script)) + "</script><style>body { margin: 0 }</style>"
+    page = f"<html><head>{head}</head><body><p>{article}</p></body></html>"
+    assert len(page) > clf.max_chars
+    big, ref = clf.classify([page, small])
+    assert big.labels == ref.labels == ["sport"] and big.lang == ref.lang == "vi"
+    assert big.flags == [] and big.scores == pytest.approx(ref.scores, abs=1e-6)
+    # a text whose clean form is long is still cut, and says so
+    long = clf.classify([(article + "\n") * 10 + " ".join(f"từ{i}" for i in range(30_000))])[0]
+    assert long.flags == ["truncated"]
+
+
+def test_normalize_prefix_bounds_the_work():
+    from topicclf.text import normalize_prefix
+
+    clean, cut = normalize_prefix("<p>" + "Hà Nội " * 1_000_000, 1000)
+    assert cut and len(clean) <= 1000 and clean.startswith("Hà Nội Hà Nội")
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. A shipped model's name means the shipped model
+
+
+def test_a_local_folder_does_not_shadow_a_shipped_model(tmp_path, model, monkeypatch, capsys):
+    from topicclf.classifiers.registry import model_path
+    from topicclf.score import _model_info
+    from topicclf.serialization import ModelFileError
+
+    if "policy5" not in topicclf.available_models():
+        pytest.skip("the shipped models are not installed")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "policy5").mkdir()
+    (tmp_path / "policy5" / "train.jsonl").write_text('{"text": "x", "labels": []}\n', encoding="utf-8")
+    assert topicclf.load("policy5").labels == topicclf.load(model_path("policy5")).labels
+    assert model_path("policy5") != Path("policy5") and _model_info("policy5").spec == str(model_path("policy5").resolve())
+    with pytest.raises((ModelFileError, FileNotFoundError)):
+        topicclf.load("./policy5")  # a path: the local folder, which holds no model
+    (tmp_path / "x.txt").write_text("Quốc hội thảo luận về chủ quyền biển đảo và quan hệ ngoại giao", encoding="utf-8")
+    assert cli.main(["classify", "x.txt"]) == 0
+    assert "labels:" in capsys.readouterr().out
+    # a real model of another kind in ./policy5 is used only when given as a path
+    shutil.rmtree(tmp_path / "policy5")
+    shutil.copytree(model, tmp_path / "policy5")
+    assert topicclf.load("policy5").labels != ["business", "sport"]
+    assert topicclf.load("./policy5").labels == ["business", "sport"]
+    assert topicclf.load(Path("policy5")).labels == ["business", "sport"]
+
+
+# ---------------------------------------------------------------------------------------------
+# 7. Labels written as comma strings; inputs whose iteration is not their texts
+
+
+def test_comma_separated_labels_train_a_multilabel_model(tmp_path):
+    from topicclf.data import load_records
+
+    labels = ["sport,business"] * 2 + ["sport"] * 5 + ["business"] * 5 + ["", "sport, business"]
+    texts = (SPORT + BUSINESS + SPORT[:2])[: len(labels)]
+    clf = topicclf.train(texts, labels, min_df=1, cv=2)
+    assert clf.multilabel and clf.labels == ["business", "sport"]
+    csv_path = tmp_path / "train.csv"
+    import csv
+
+    with open(csv_path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "text", "labels"])
+        w.writerows([(i, t, l) for i, (t, l) in enumerate(zip(texts, labels))])
+    recs = load_records(csv_path)
+    assert recs.multilabel and recs.labels[0] == ["sport", "business"] and recs.labels[12] == []
+    # a declared label with a comma stays one label
+    recs2 = topicclf.data.validate(["a b c", "d e f"], ["x,y", "z"], ["1", "2"], labels=["x,y", "z"])
+    assert not recs2.multilabel and recs2.labels == ["x,y", "z"]
+    result = topicclf.evaluate(clf, texts, labels)
+    assert 0 <= result["macro_f1"] <= 1
+
+
+def test_dataframes_and_dicts_are_refused_not_read_as_their_keys(model):
+    import pandas as pd
+
+    clf = topicclf.load(model)
+    df = pd.DataFrame({"id": [1, 2], "text": [SPORT[0], BUSINESS[0]]})
+    for call in (clf.predict, clf.predict_proba, clf.classify):
+        with pytest.raises(TypeError, match="column"):
+            call(df)
+    with pytest.raises(TypeError, match="keys"):
+        clf.predict({"a": SPORT[0]})
+    with pytest.raises(TypeError, match="column"):
+        clf.pipeline[0].transform(df)
+    assert clf.predict(df["text"]) == [["sport"], ["business"]]
+
+
+# ---------------------------------------------------------------------------------------------
+# 8. NUL, U+FFFD and emoji stuck to words split them, as topicclf.tokenize does
+
+
+def test_nul_replacement_character_and_emoji_do_not_change_the_words():
+    if "policy5" not in topicclf.available_models():
+        pytest.skip("the shipped models are not installed")
+    clf = topicclf.load("policy5")
+    text = ("The United Nations Human rights council condemned the arrest of activists and called for the "
+            "release of political prisoners, freedom of expression and respect for Human rights defenders")
+    assert topicclf.normalize("Human\x00rights") == "Human rights"
+    variants = [text.replace("Human rights", v) for v in
+                ("Human\x00rights", "Human\ufffdrights", "🔥Human rights", "Human rights🔥", "Human\u2122 rights")]
+    P = clf.predict_proba([text, *variants])
+    for row in P[1:]:
+        assert row == pytest.approx(P[0], abs=1e-6)

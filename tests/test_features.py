@@ -17,6 +17,17 @@ def test_syllables_lowercase_and_punctuation():
     assert syllables("e-mail a_b") == ["e", "mail", "a", "b"]
 
 
+@pytest.mark.parametrize("text", ["Human\ufffdrights", "🔥Human rights", "Human🔥rights❤️", "★Human™ rights→",
+                                  "Human\U000e0067rights", "\u2b50Human\ufe0f rights"])
+def test_symbols_and_emoji_split_words_like_tokenize(text):
+    # a symbol stuck to a word must not make a new token ("🔥human") nor join two ("human�rights")
+    import topicclf
+
+    assert syllables(text) == ["human", "rights"]
+    if "\ufe0f" not in text:  # tokenize keeps a variation selector (a combining mark) with its word
+        assert [t.lower() for t in topicclf.tokenize(text, mode="syllable") if t.isalnum()] == ["human", "rights"]
+
+
 @pytest.mark.parametrize("ngram_range", [(1, 1), (1, 2), (2, 2), (1, 3)])
 def test_matches_sklearn_tfidf(ngram_range):
     ours = NgramVectorizer(ngram_range=ngram_range, min_df=1, sublinear_tf=True).fit(DOCS)
@@ -85,7 +96,10 @@ def test_c_extension_matches_numpy_path():
 
 
 _ALPHABET = ("aAbBzZ09 .,\n\t\u00a0\u00ad\u00bf\u00c0\u00e0ĐđƠơƯưẠạỆệỸỹ\u0130\u03a3\u03c3\u03c2"
-             "\u2014\u2026\u206f\u2070\u0300\u0301\ud800\U0001f600中")
+             "\u2014\u2026\u206f\u2070\u0300\u0301\ud800\U0001f600中"
+             # the edges of the separator blocks (symbols, emoji, U+FFFD) and their neighbours
+             "\u209f\u20a0\u2122\u2bff\u2c00\ufdff\ufe00\ufe0f\ufe10\uffef\ufff0\ufffd\uffff"
+             "\U00010000\U0001efff\U0001f000\U0001f525\U0001ffff\U00020000\U000e0000\U000e007f\U000e0080")
 
 
 @given(st.lists(st.text(alphabet=_ALPHABET, max_size=60), min_size=1, max_size=6))

@@ -3,7 +3,8 @@
  *
  * Same result as the NumPy path in features.py (tests compare the two): lower-cased UTF-8
  * bytes are split into syllables (ASCII letters/digits and every byte >= 0x80; the Unicode
- * punctuation blocks U+00A0-U+00BF and U+2000-U+206F separate tokens), tokens map to ids
+ * punctuation and symbol blocks U+00A0-U+00BF, U+2000-U+206F, U+20A0-U+2BFF, U+FE00-U+FE0F,
+ * U+FFF0-U+FFFF, U+1F000-U+1FFFF (emoji) and U+E0000-U+E007F separate tokens), tokens map to ids
  * through a hash table, n-grams to integer codes (code = code * base + id + 1), codes to
  * columns through a second hash table, and each row gets (sublinear) TF x IDF and an L2 norm.
  * Columns inside a row come out in first-occurrence order (CSR without sorted indices).
@@ -188,9 +189,13 @@ static inline Py_UCS4 to_lower(Py_UCS4 c) {
     return Py_UNICODE_TOLOWER(c);
 }
 
-/* Byte classes of the tokenizer: 0 an ASCII separator, 1 a token byte, 2 and 3 the lead bytes
-   0xc2 and 0xe2, separators when the character is in U+00A0-U+00BF or U+2000-U+206F. */
+/* Byte classes of the tokenizer: 0 an ASCII separator, 1 a token byte, 2-6 the lead bytes
+   0xc2, 0xe2, 0xef, 0xf0 and 0xf3, separators when the character is in one of the separator
+   blocks (features.py, _UNICODE_PUNCT): U+00A0-U+00BF; U+2000-U+206F and U+20A0-U+2BFF;
+   U+FE00-U+FE0F and U+FFF0-U+FFFF; U+1F000-U+1FFFF; U+E0000-U+E007F. */
 static unsigned char bclass[256];
+
+#define CONT(b) ((b) >= 0x80 && (b) <= 0xbf)
 
 /* Length in bytes of the separator at s[i], 0 if s[i] starts or continues a token. */
 static inline int sep_at(const unsigned char *s, Py_ssize_t i, Py_ssize_t len) {
@@ -198,10 +203,29 @@ static inline int sep_at(const unsigned char *s, Py_ssize_t i, Py_ssize_t len) {
     case 0: return 1;
     case 1: return 0;
     case 2: return (i + 1 < len && s[i + 1] >= 0xa0 && s[i + 1] <= 0xbf) ? 2 : 0;
-    default:
-        return (i + 2 < len && ((s[i + 1] == 0x80 && s[i + 2] >= 0x80 && s[i + 2] <= 0xbf) ||
-                                (s[i + 1] == 0x81 && s[i + 2] >= 0x80 && s[i + 2] <= 0xaf))) ? 3 : 0;
+    case 3: {
+        if (i + 2 >= len || !CONT(s[i + 2])) return 0;
+        unsigned char b1 = s[i + 1], b2 = s[i + 2];
+        return (b1 == 0x80 || (b1 == 0x81 && b2 <= 0xaf) || (b1 == 0x82 && b2 >= 0xa0) ||
+                (b1 >= 0x83 && b1 <= 0xaf)) ? 3 : 0;
     }
+    case 4:
+        return (i + 2 < len && CONT(s[i + 2]) &&
+                ((s[i + 1] == 0xb8 && s[i + 2] <= 0x8f) || (s[i + 1] == 0xbf && s[i + 2] >= 0xb0))) ? 3 : 0;
+    case 5:
+        return (i + 3 < len && s[i + 1] == 0x9f && CONT(s[i + 2]) && CONT(s[i + 3])) ? 4 : 0;
+    default:
+        return (i + 3 < len && s[i + 1] == 0xa0 && (s[i + 2] == 0x80 || s[i + 2] == 0x81) && CONT(s[i + 3])) ? 4 : 0;
+    }
+}
+
+/* Whether the code point c >= 0x80 separates tokens (the same blocks as sep_at). */
+static inline int sep_cp(Py_UCS4 c) {
+    if (c < 0x2000) return c >= 0xA0 && c <= 0xBF;
+    if (c <= 0x2BFF) return c <= 0x206F || c >= 0x20A0;
+    if (c < 0xFE00) return 0;
+    if (c <= 0xFFFF) return c <= 0xFE0F || c >= 0xFFF0;
+    return (c >= 0x1F000 && c <= 0x1FFFF) || (c >= 0xE0000 && c <= 0xE007F);
 }
 
 #if defined(__GNUC__)
@@ -212,7 +236,7 @@ static inline int sep_at(const unsigned char *s, Py_ssize_t i, Py_ssize_t len) {
 
 /* The tokens of a str, as the bytes path would find them in str.lower().encode("utf-8",
    "surrogatepass"): each code point is lower-cased, classified (the separators are the ASCII
-   non-alphanumerics, U+00A0-U+00BF and U+2000-U+206F, exactly the byte classes above) and,
+   non-alphanumerics and sep_cp, exactly the byte classes above) and,
    inside a token, written out as UTF-8 and hashed. Returns the number of spans. */
 static ALWAYS_INLINE Py_ssize_t str_spans(const Featurizer *f, int kind, const void *data, Py_ssize_t n,
                                           unsigned char *o, Span *sp) {
@@ -222,7 +246,7 @@ static ALWAYS_INLINE Py_ssize_t str_spans(const Featurizer *f, int kind, const v
 #define FEED(b) (o[k++] = (unsigned char)(b), hv = (hv ^ (unsigned char)(b)) * FNV_PRIME)
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS4 c = to_lower(PyUnicode_READ(kind, data, i));
-        int tok = c < 0x80 ? bclass[c] : !((c >= 0xA0 && c <= 0xBF) || (c >= 0x2000 && c <= 0x206F));
+        int tok = c < 0x80 ? bclass[c] : !sep_cp(c);
         if (!tok) {
             if (in_tok) {
                 sp[ns].len = k - sp[ns].start; sp[ns].h = hv;
@@ -508,7 +532,7 @@ PyMODINIT_FUNC PyInit__ngram(void) {
     for (Py_UCS4 c = 0; c < 0x250; c++) lower_latin[c] = Py_UNICODE_TOLOWER(c);
     for (int k = 1; k < 64; k++) sublog[k] = 1.0 + log((double)k);
     for (int b = 0; b < 256; b++)
-        bclass[b] = b == 0xc2 ? 2 : b == 0xe2 ? 3 : b >= 0x80 ? 1
+        bclass[b] = b == 0xc2 ? 2 : b == 0xe2 ? 3 : b == 0xef ? 4 : b == 0xf0 ? 5 : b == 0xf3 ? 6 : b >= 0x80 ? 1
                   : ((b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z'));
     for (Py_UCS4 c = 0; c < 0x100; c++) lower_viet[c] = Py_UNICODE_TOLOWER(c + 0x1E00);
     if (PyType_Ready(&FeaturizerType) < 0) return NULL;

@@ -101,7 +101,9 @@ def load_records(path, text_field: str = "text", label_field: str | None = None,
     """Read and validate a labeled file.
 
     ``label_field=None`` picks ``labels`` if present (multi-label), else ``label``. A
-    list-valued label field means multi-label. ``labels`` declares the allowed labels.
+    list-valued label field means multi-label, and so do labels written as comma-separated
+    strings (``"democracy,human_rights"``: a CSV cannot hold lists). ``labels`` declares the
+    allowed labels.
     """
     ds = read_dataset(path)
     cols = ds.column_names
@@ -145,6 +147,7 @@ def validate(texts, raw_labels, ids, langs=None, labels: Sequence[str] | None = 
     multi = False
     clean_labels: list = []
     if require_labels:
+        raw_labels = _split_comma_labels(raw_labels, labels)
         kinds = {type(v).__name__ for v in raw_labels}
         if kinds - {"list", "str"}:
             for i, v in enumerate(raw_labels):
@@ -176,6 +179,25 @@ def validate(texts, raw_labels, ids, langs=None, labels: Sequence[str] | None = 
         more = "" if len(problems) < 10 else "\n  (first 10 problems shown)"
         raise DataError(f"{source}: cannot use this data:\n  " + "\n  ".join(problems) + more)
     return Records(list(texts), clean_labels, list(ids), multi, list(langs or [None] * n), dict(extra or {}))
+
+
+def _split_comma_labels(raw_labels, declared: Sequence[str] | None = None) -> list:
+    """Labels given as strings with commas are lists written as text (``"a,b"``, as a CSV must):
+    multi-label, split (``""`` or an empty cell is no label), instead of single-label classes
+    named ``"a,b"``. A declared label that has a comma stays one label.
+
+    >>> _split_comma_labels(["democracy,human_rights", "religion", "", None])
+    [['democracy', 'human_rights'], ['religion'], [], []]
+    >>> _split_comma_labels(["sport", "business"])
+    ['sport', 'business']
+    """
+    raw_labels = list(raw_labels)
+    keep = set(declared or ())
+    if raw_labels and all(v is None or isinstance(v, str) for v in raw_labels) \
+            and any(isinstance(v, str) and "," in v and v not in keep for v in raw_labels):
+        return [[] if v is None else [v] if v in keep else [p.strip() for p in v.split(",") if p.strip()]
+                for v in raw_labels]
+    return raw_labels
 
 
 def load_training_files(paths, text_field: str = "text", label_field: str | None = None,

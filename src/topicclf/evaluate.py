@@ -93,8 +93,10 @@ def evaluate(model, texts: Sequence[str], labels, *, ids: Sequence[str] | None =
             raise ValueError(f"labels not known to the model: {unknown}; the model's labels are {names}")
         Y, _, _ = encode_targets([[l] for l in labels], names)
     else:
-        # one label as a plain string is a list of one label, not of its characters
-        Y, _, _ = encode_targets([[l] if isinstance(l, str) else list(l if l is not None else [])
+        # one label as a plain string is a list of one label, not of its characters; a string
+        # with commas is a list written as text ("democracy,human_rights", as in a CSV)
+        Y, _, _ = encode_targets([([l] if l in names else [p.strip() for p in l.split(",") if p.strip()])
+                                  if isinstance(l, str) else list(l if l is not None else [])
                                   for l in labels], names)
     clean, langs, flags = model.prepare(texts)
     S = model._score(clean, langs, flags)

@@ -44,17 +44,27 @@ __all__ = ["NgramVectorizer", "syllables"]
 # bytes.translate + bytes.split is ~2x faster than re.findall(r"\w+") on str: ASCII
 # punctuation and whitespace map to a space, every byte >= 0x80 is kept (Vietnamese
 # letters are multi-byte), and the non-letter blocks that share no lead byte with a
-# Vietnamese letter (U+00A0-U+00BF, U+2000-U+206F: quotes, dashes, bullets, ellipsis)
-# are blanked first.
+# Vietnamese letter are blanked first: U+00A0-U+00BF and U+2000-U+206F (quotes, dashes,
+# bullets, ellipsis), U+20A0-U+2BFF (currency, letter-like and technical symbols, arrows,
+# math, shapes, dingbats), U+FE00-U+FE0F (emoji variation selectors), U+FFF0-U+FFFF (the
+# replacement character U+FFFD), U+1F000-U+1FFFF (emoji) and U+E0000-U+E007F (emoji tags).
+# So a symbol stuck to a word ("🔥Human", "Human\ufffdrights") splits it, as it does for
+# topicclf.tokenize, instead of making a new token. _ngram.c has the same classes.
 _KEEP = {c for c in range(256) if c >= 0x80 or chr(c).isalnum()}
 _TABLE = bytes(c if c in _KEEP else 0x20 for c in range(256))
 _TABLE_NODIGITS = bytes(0x30 if 0x30 <= c <= 0x39 else _TABLE[c] for c in range(256))
-_UNICODE_PUNCT = re.compile(rb"\xc2[\xa0-\xbf]|\xe2\x80[\x80-\xbf]|\xe2\x81[\x80-\xaf]")
+_UNICODE_PUNCT = re.compile(
+    rb"\xc2[\xa0-\xbf]"
+    rb"|\xe2(?:\x80[\x80-\xbf]|\x81[\x80-\xaf]|\x82[\xa0-\xbf]|[\x83-\xaf][\x80-\xbf])"
+    rb"|\xef(?:\xb8[\x80-\x8f]|\xbf[\xb0-\xbf])"
+    rb"|\xf0\x9f[\x80-\xbf][\x80-\xbf]"
+    rb"|\xf3\xa0[\x80\x81][\x80-\xbf]"
+)
 
 
 def _syllable_bytes(text: str, digits: bool = True) -> list[bytes]:
     b = text.lower().encode("utf-8", "surrogatepass")
-    if b"\xe2" in b or b"\xc2" in b:
+    if b"\xe2" in b or b"\xc2" in b or b"\xef" in b or b"\xf0" in b or b"\xf3" in b:
         b = _UNICODE_PUNCT.sub(b" ", b)
     return b.translate(_TABLE if digits else _TABLE_NODIGITS).split()
 
@@ -436,6 +446,8 @@ def _for_c(texts: list[str]) -> list:
 def _check_texts(X) -> list[str]:
     if isinstance(X, str):
         raise TypeError("expected a list of texts, got a single str: wrap it in a list")
+    if hasattr(X, "columns") and hasattr(X, "shape"):  # iterating a DataFrame gives its column names
+        raise TypeError(f"expected a list of texts, got a {type(X).__name__}: pass its text column, e.g. df['text']")
     texts = list(X)
     for i, t in enumerate(texts):
         if not isinstance(t, str):

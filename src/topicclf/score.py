@@ -104,7 +104,7 @@ def _sha256(data: bytes) -> str:
 def _model_info(model) -> _ModelInfo:
     """Read a model's identity and labels from its ``config.json``, without loading it: with
     workers, only the workers need the weights."""
-    from .classifiers.registry import DEFAULT_MODEL, _shipped_root, load
+    from .classifiers.registry import load, model_path
 
     if model is not None and hasattr(model, "prepare") and hasattr(model, "_score"):
         cfg = model.config() if hasattr(model, "config") else {}
@@ -115,14 +115,7 @@ def _model_info(model) -> _ModelInfo:
         ident = h.hexdigest()
         return _ModelInfo(model, getattr(model, "name", "model"), cfg.get("model_type", "linear"),
                           list(model.labels), "config:" + ident)
-    name = str(model) if model is not None else DEFAULT_MODEL
-    path = Path(name).expanduser()
-    if not path.is_dir():
-        root = _shipped_root()
-        if root is not None and "/" not in name and (root / name).is_dir():
-            path = root / name
-        else:
-            load(name)  # raises FileNotFoundError naming the shipped models
+    path = model_path(model)  # a shipped name wins over a folder of that name; FileNotFoundError
     try:
         cfg = json.loads((path / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -23,6 +23,7 @@ __all__ = [
     "DecodeError",
     "normalize",
     "normalize_many",
+    "normalize_prefix",
     "read_text",
 ]
 
@@ -84,8 +85,8 @@ for _c in range(0x20):  # C0 controls: dropped, except the line/space-like ones 
 for _c in range(0x7F, 0xA0):  # DEL and C1 controls
     _TABLE[_c] = None
 del _TABLE[0x0A]  # "\n" is kept
-for _c in (0x09, 0x1F, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000):
-    _TABLE[_c] = " "  # tab and every Unicode space become a plain space
+for _c in (0x00, 0x09, 0x1F, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000):
+    _TABLE[_c] = " "  # tab, NUL (a field or word separator where it appears) and every Unicode space
 for _c in (0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029):
     _TABLE[_c] = "\n"  # vertical tab, form feed, CR, separators: line breaks
 for _c in (0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD):
@@ -291,8 +292,8 @@ def normalize(text: str) -> str:
     Steps, in order:
 
     1. ``"\\r\\n"`` and other line separators become ``"\\n"``; control characters (except
-       ``"\\n"``), zero-width characters and soft hyphens are removed; tabs and Unicode spaces
-       become ``" "``; Latin eth ``Ð``/``ð`` becomes ``Đ``/``đ``; the text is put in NFC.
+       ``"\\n"``), zero-width characters and soft hyphens are removed; tabs, NUL (which
+       separates words or fields where it appears) and Unicode spaces become ``" "``; Latin eth ``Ð``/``ð`` becomes ``Đ``/``đ``; the text is put in NFC.
     2. If the text looks like HTML (a known tag, a comment or an entity), ``<script>``,
        ``<style>``, ``<noscript>`` and comments are dropped, block tags become line breaks,
        other tags are removed and entities decoded; repeated until nothing changes, so that
@@ -346,6 +347,34 @@ def _normalize_py(text: str) -> str:
         s = t
     s = _fix_tones(s)
     return _clean_lines(s)
+
+
+# normalize_prefix reads at most this many times max_chars raw characters: a page's <head>
+# (scripts, styles, JSON data) can fill the first 100,000 characters and more.
+_RAW_FACTOR = 20
+
+
+def normalize_prefix(text: str, max_chars: int) -> tuple[str, bool]:
+    """``(clean start of text, cut)``: :func:`normalize` of a long text, cut to ``max_chars``
+    characters after cleaning, not before, so that HTML, scripts and boilerplate do not use
+    up the length (a page whose ``<head>`` fills the first ``max_chars`` characters keeps its
+    article). At most ``20 * max_chars`` raw characters are read. ``cut`` says whether
+    anything was left out.
+
+    >>> normalize_prefix("<script>" + "x" * 50 + "</script><p>Hoà bình</p>", 20)
+    ('Hòa bình', False)
+    >>> normalize_prefix("Một hai ba bốn năm", 8)
+    ('Một hai', True)
+    """
+    if len(text) <= max_chars:
+        return normalize(text), False
+    raw = text[: max_chars * _RAW_FACTOR]
+    cut = len(raw) < len(text)
+    clean = normalize(raw)
+    if len(clean) > max_chars:
+        clean = clean[:max_chars].rstrip()
+        cut = True
+    return clean, cut
 
 
 def normalize_many(texts: Iterable[str]) -> list[str]:

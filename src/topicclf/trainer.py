@@ -25,7 +25,7 @@ from .features import NgramVectorizer
 from .lang import detect_language
 from .classifiers.linear import NgramTopicClassifier
 from .linear import LinearTopicClassifier
-from .text import normalize
+from .text import normalize_prefix
 
 __all__ = ["train", "train_file", "SmallDataWarning"]
 
@@ -72,7 +72,7 @@ def train(texts: Sequence[str], labels, *, label_set: Sequence[str] | None = Non
                       "accuracy; pass min_df=1 (topicclf train --min-df 1)", SmallDataWarning, stacklevel=2)
     random.seed(seed)
     np.random.seed(seed)
-    clean = [normalize(t[:max_chars]) for t in recs.texts]
+    clean = [normalize_prefix(t, max_chars)[0] for t in recs.texts]  # cut after cleaning, as predict does
     if languages is None:
         counts = Counter(detect_language(t).lang for t in clean)
         languages = sorted(l for l, c in counts.items() if c >= 0.02 * len(clean) and l != "und")

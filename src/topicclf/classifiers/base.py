@@ -38,7 +38,7 @@ import numpy as np
 
 from ..lang import detect_language
 from ..sentences import split_sentences
-from ..text import normalize
+from ..text import normalize, normalize_prefix
 
 __all__ = ["TopicClassifier", "Prediction"]
 
@@ -224,18 +224,17 @@ class TopicClassifier:
     # -- the pipeline -----------------------------------------------------------
     def prepare(self, texts: Iterable[str]) -> tuple[list[str], list[str], list[list[str]]]:
         """``(normalized texts, languages, flags)``; a flagged text is not scored."""
-        if isinstance(texts, str):
-            raise TypeError("expected a list of texts, got a single str: wrap it in a list")
+        _check_batch(texts)
         clean, langs, flags = [], [], []
         for i, text in enumerate(texts):
             if not isinstance(text, str):
                 raise TypeError(f"text {i} is {type(text).__name__}, expected str "
                                 "(decode bytes first, e.g. with topicclf.read_text)")
             f: list[str] = []
-            if len(text) > self.max_chars:
-                text = text[: self.max_chars]
+            # cut after cleaning: HTML scripts and styles must not use up the length
+            norm, cut = normalize_prefix(text, self.max_chars)
+            if cut:
                 f.append("truncated")
-            norm = normalize(text)
             lang = detect_language(norm).lang if norm else "und"
             if not norm:
                 f.append("boilerplate_only" if text.strip() else "empty")
@@ -281,8 +280,7 @@ class TopicClassifier:
         thread cleans chunk after chunk while ``n_jobs`` threads score them. Cleaning and the
         n-gram features are C that either is short (cleaning) or releases the GIL (features),
         so the threads run on separate cores."""
-        if isinstance(texts, str):
-            raise TypeError("expected a list of texts, got a single str: wrap it in a list")
+        _check_batch(texts)
         texts = texts if isinstance(texts, list) else list(texts)
         step = self._PIPELINE_CHUNK
         if len(texts) <= step:
@@ -441,6 +439,23 @@ class _Thresholds(dict):
 
     def __reduce_ex__(self, protocol):  # copies and pickles are plain dicts
         return (dict, (dict(self),))
+
+
+def _check_batch(texts) -> None:
+    """Refuse a batch whose iteration does not give its texts: a str (its characters), a
+    DataFrame (its column names), a dict (its keys)."""
+    from collections.abc import Mapping
+
+    if isinstance(texts, str):
+        raise TypeError("expected a list of texts, got a single str: wrap it in a list")
+    if hasattr(texts, "columns") and hasattr(texts, "shape"):  # pandas, polars...
+        cols = [str(c) for c in list(texts.columns)[:10]]
+        col = "text" if "text" in cols or not cols else cols[-1]
+        raise TypeError(f"expected a list of texts, got a {type(texts).__name__}, which would give its column "
+                        f"names {cols}: pass the text column, e.g. df[{col!r}]")
+    if isinstance(texts, Mapping):
+        raise TypeError(f"expected a list of texts, got a {type(texts).__name__}, which would give its keys: "
+                        "pass its values, e.g. list(d.values())")
 
 
 def _shift_index(message: str, offset: int) -> str:

@@ -11,13 +11,14 @@ a TF-IDF model). A new kind is one module in :mod:`topicclf.classifiers` plus on
 from __future__ import annotations
 
 import importlib
+import os
 from pathlib import Path
 
 from ..serialization import ModelFileError, load_model_dir
 from ..shipped import _shipped_root, available_models
 from .base import TopicClassifier
 
-__all__ = ["DEFAULT_MODEL", "KINDS", "available_models", "kind_class", "load", "load_dir"]
+__all__ = ["DEFAULT_MODEL", "KINDS", "available_models", "kind_class", "load", "load_dir", "model_path"]
 
 DEFAULT_MODEL = "policy5"
 
@@ -55,18 +56,33 @@ def load_dir(path) -> TopicClassifier:
     return kind_class(kind).from_parts(path, config, arrays, state, load=load_dir)
 
 
+def model_path(name_or_path: str | Path | None = None) -> Path:
+    """The model folder that a name or path means (default :data:`DEFAULT_MODEL`).
+
+    A shipped model's name (``"policy5"``) means the shipped model, even where a folder of that
+    name is in the current directory (a data folder, another model); a path means a folder:
+    a :class:`~pathlib.Path`, or a string with a ``/`` or starting with ``.`` or ``~``
+    (``"./policy5"``, ``"models/x"``, ``"/abs/x"``).
+    """
+    name = str(name_or_path) if name_or_path is not None else DEFAULT_MODEL
+    bare = not isinstance(name_or_path, Path) and not name.startswith((".", "~")) \
+        and not any(sep and sep in name for sep in ("/", os.sep, os.altsep))
+    root = _shipped_root()
+    if bare and root is not None and (root / name / "config.json").is_file():
+        return root / name
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return path
+    raise FileNotFoundError(f"no model {name!r}: not a directory, and the shipped models are "
+                            f"{available_models()}. Train one with `topicclf train` or pass its directory.")
+
+
 def load(name_or_path: str | Path | None = None) -> TopicClassifier:
-    """Load a shipped model by name (default :data:`DEFAULT_MODEL`) or any model directory.
+    """Load a shipped model by name (default :data:`DEFAULT_MODEL`) or any model directory
+    (:func:`model_path`: a shipped name wins over a folder of that name; ``"./name"`` loads
+    the folder).
 
     >>> clf = load("vntc10")        # doctest: +SKIP
     >>> clf = load("path/to/dir")   # doctest: +SKIP
     """
-    name = str(name_or_path) if name_or_path is not None else DEFAULT_MODEL
-    path = Path(name).expanduser()
-    if path.is_dir():
-        return load_dir(path)
-    root = _shipped_root()
-    if root is not None and "/" not in name and (root / name).is_dir():
-        return load_dir(root / name)
-    raise FileNotFoundError(f"no model {name!r}: not a directory, and the shipped models are "
-                            f"{available_models()}. Train one with `topicclf train` or pass its directory.")
+    return load_dir(model_path(name_or_path))

@@ -197,7 +197,7 @@ def train_transformer(texts: Sequence[str], labels, *, base_model: str | os.Path
     from ..data import validate
     from ..lang import detect_language
     from ..linear import encode_targets
-    from ..text import normalize
+    from ..text import normalize_prefix
 
     torch = _torch()
     if window_pooling not in WINDOW_POOLINGS:
@@ -212,7 +212,7 @@ def train_transformer(texts: Sequence[str], labels, *, base_model: str | os.Path
     recs = validate(list(texts), list(labels), [str(i) for i in range(len(texts))], labels=label_set,
                     source="training data")
     _seed_everything(seed)
-    clean = [normalize(t[:max_chars]) for t in recs.texts]
+    clean = [normalize_prefix(t, max_chars)[0] for t in recs.texts]
     langs = [detect_language(t).lang if t else "und" for t in clean]
     if languages is None:
         counts = Counter(langs)
@@ -230,7 +230,7 @@ def train_transformer(texts: Sequence[str], labels, *, base_model: str | os.Path
         if vrecs.multilabel != multi:
             raise ValueError("validation labels must be of the training labels' kind "
                              "(label lists for multi-label, one label each for single-label)")
-        v_clean = [normalize(t[:max_chars]) for t in vrecs.texts]
+        v_clean = [normalize_prefix(t, max_chars)[0] for t in vrecs.texts]
         v_langs = [detect_language(t).lang if t else "und" for t in v_clean]
         Yv = encode_targets(vrecs.labels, list(classes))[0]
         tr_idx = np.arange(len(clean))
