@@ -149,7 +149,7 @@ def test_cut_compressed_stream_scores_what_is_there_and_fails(tmp_path, model, c
     assert [r["id"] for r in rows(out)] == [f"r{i}" for i in range(n)]
     (rej,) = rejects(out)
     assert rej["damage"] and rej["position"] == n + 1 and "cut" in rej["reason"]
-    assert "invalid JSON" not in rej["reason"]
+    assert f"line {n + 1} is incomplete" in rej["reason"] and "invalid JSON" not in rej["reason"]
     assert rc != 0 and str(src) in err and "cut" in err
 
 
@@ -355,6 +355,12 @@ def test_title_over_a_body_with_no_text_is_not_labelled_from_the_headline(tmp_pa
     assert x["labels"] == [] and x["flags"] in (["empty"], ["boilerplate_only"])
     assert set(x["scores"].values()) == {0}
     assert y["labels"] == ["sport"]
+    # the same in the Ray Data scorer (called on a plain batch: no Ray needed)
+    from topicclf.integrations.ray import TopicScorer
+
+    got = TopicScorer(model=str(model), title_field="title")(
+        {"id": ["x", "y", "z"], "title": [SPORT[0], SPORT[1], SPORT[3]], "text": [body, SPORT[2], ""]}).to_pylist()
+    assert [(r["labels"], r["flags"]) for r in got] == [([], x["flags"]), (["sport"], []), ([], ["empty"])]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -392,15 +392,19 @@ class _ZstdStream:
         self._reader.close()
 
 
-def _open_stream(raw: IO[bytes], comp: str | None):
-    """A ``read(n)`` over the decompressed bytes of ``raw``, and a ``close()``."""
+def _open_stream(raw: IO[bytes], comp: str | None) -> tuple[IO[bytes], Any]:
+    """A buffered binary stream of the decompressed bytes of ``raw``, and its ``close()``."""
     if comp == "gzip":
         g = gzip.GzipFile(fileobj=raw, mode="rb")
-        return g.read1, g.close  # read1: what was decompressed before a cut is not lost with it
-    if comp == "zstd":
+        reader, close = g.read1, g.close
+    elif comp == "zstd":
         z = _ZstdStream(raw)
-        return z.read, z.close
-    return raw.read, (lambda: None)
+        reader, close = z.read, z.close
+    elif isinstance(raw, io.BufferedReader):
+        return raw, (lambda: None)
+    else:
+        reader, close = raw.read, (lambda: None)
+    return io.BufferedReader(_Read1(reader), _BLOCK), close
 
 
 def _read_error(e: BaseException, comp: str | None) -> str:
@@ -428,105 +432,69 @@ class _NoHash:
         return ""
 
 
-class _Lines:
-    """The lines of a byte stream (``read(n)``), each with its ``b"\\n"`` (the last may lack it),
-    read in blocks. A line over ``limit`` bytes is passed over and given as ``_OVERLONG``.
+class _Read1(io.RawIOBase):
+    """A raw stream over a ``read(n)`` that returns what it has (``GzipFile.read1``): under an
+    :class:`io.BufferedReader`, a read that fails loses no byte decompressed before it (a
+    ``GzipFile.read(n)`` that hits a cut drops the whole block it was filling)."""
 
-    ``damage`` is ``None`` or why the stream could not be read to its end; the lines given
-    before it are whole, a partial line at the damage is dropped (``partial``). :meth:`sync`
-    brings ``hasher`` up to date with the bytes consumed (to the end of the last line given).
+    def __init__(self, read):
+        self._read = read
+        self.given = 0  # bytes handed to the buffer
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        data = self._read(len(b))
+        n = len(data)
+        b[:n] = data
+        self.given += n
+        return n
+
+
+class _Lines:
+    """The lines of a binary stream, each with its ``b"\\n"`` (the last may lack it); a line
+    over ``MAX_RECORD_BYTES`` is passed over, unread, and given as ``_OVERLONG``.
+
+    ``damage`` is ``None`` or why the stream could not be read to its end: the lines given
+    before it are whole, a partial line at the damage is dropped (``partial``). ``hasher`` is
+    updated with every line given (and every byte passed over), in order.
     """
 
-    def __init__(self, read, comp: str | None, hasher, limit: int | None = None):
-        self._read, self._comp, self._h = read, comp, hasher
+    def __init__(self, stream: IO[bytes], comp: str | None, hasher, limit: int | None = None):
+        self._stream, self._comp, self._h = stream, comp, hasher
         self._limit = MAX_RECORD_BYTES if limit is None else limit
         self.damage: str | None = None
         self.partial = False
-        self._buf = b""
-        self._pos = self._hashed = 0
+        self.consumed = 0  # bytes given or passed over
 
-    def sync(self) -> None:
-        if self._pos > self._hashed:
-            self._h.update(memoryview(self._buf)[self._hashed : self._pos])
-            self._hashed = self._pos
-
-    def _block(self) -> bytes:
-        if self.damage is not None:
-            return b""
+    def __iter__(self) -> Iterator[bytes]:
+        readline, update, limit = self._stream.readline, self._h.update, self._limit
+        consumed = 0
         try:
-            return self._read(_BLOCK)
+            while True:
+                line = readline(limit + 1)
+                if not line:
+                    break
+                update(line)
+                consumed += len(line)
+                if len(line) > limit and line[-1] != 10:  # over the limit: pass over the rest
+                    while (more := readline(1 << 20)) and more[-1] != 10:
+                        update(more)
+                        consumed += len(more)
+                    update(more)
+                    consumed += len(more)
+                    self.consumed = consumed
+                    yield _OVERLONG
+                    continue
+                self.consumed = consumed
+                yield line
         except MemoryError:
             raise
         except Exception as e:  # noqa: BLE001 - whatever stops the stream is damage, described
             self.damage = _read_error(e, self._comp)
-            return b""
-
-    def __iter__(self) -> Iterator[bytes]:
-        pending: list[bytes] = []  # the start of a line, over blocks without a line break
-        size = 0
-        while True:
-            block = self._block()
-            if not block:
-                break
-            if b"\n" not in block:
-                pending.append(block)
-                size += len(block)
-                if size > self._limit:
-                    self._drop(pending)
-                    pending, size = self._skip_line(), 0
-                    if pending:
-                        size = len(pending[0])
-                    yield _OVERLONG
-                continue
-            self.sync()
-            buf = b"".join(pending + [block]) if pending else block
-            cut = buf.rfind(b"\n") + 1
-            self._buf, self._pos, self._hashed = buf, 0, 0
-            pos = 0
-            limit = self._limit
-            for line in io.BytesIO(buf[:cut] if cut < len(buf) else buf):
-                n = len(line)
-                pos += n
-                self._pos = pos
-                yield line if n <= limit else _OVERLONG
-            pending = [buf[cut:]] if cut < len(buf) else []
-            size = len(buf) - cut
-            if size > self._limit:
-                self._drop(pending)
-                pending, size = self._skip_line(), 0
-                if pending:
-                    size = len(pending[0])
-                yield _OVERLONG
-        self.sync()
-        if pending:
-            if self.damage is not None:
-                self.partial = True  # cut in the middle of a line: not a record
-                return
-            buf = b"".join(pending)
-            self._buf, self._pos, self._hashed = buf, len(buf), 0
-            yield buf if len(buf) <= self._limit else _OVERLONG
-            self.sync()
-
-    def _drop(self, pieces: list[bytes]) -> None:
-        """Hash the start of an overlong line, which is passed over."""
-        self.sync()
-        for p in pieces:
-            self._h.update(p)
-        self._buf, self._pos, self._hashed = b"", 0, 0
-
-    def _skip_line(self) -> list[bytes]:
-        """Read up to the end of the current line; what follows it, as pending pieces."""
-        while True:
-            block = self._block()
-            if not block:
-                return []
-            i = block.find(b"\n")
-            if i < 0:
-                self._h.update(block)
-                continue
-            self._h.update(memoryview(block)[: i + 1])
-            rest = block[i + 1 :]
-            return [rest] if rest else []
+            # bytes were read past the last whole line: a line cut at the damage
+            self.partial = getattr(getattr(self._stream, "raw", None), "given", consumed) > consumed
 
     def damage_reason(self, line: int) -> str:
         where = (f"line {line} is incomplete and any records after it are lost" if self.partial
@@ -611,7 +579,6 @@ class Source:
             raise FileNotFoundError(f"{path}: no such input file or folder")
         self.total: int | None = None
         self._raw: IO[bytes] | None = None
-        self._lines: _Lines | None = None
         self._hash = _NoHash() if self.kind == "stdin" else hashlib.sha256()
         self._size = 0
         self._folder_digest: str | None = None
@@ -639,8 +606,6 @@ class Source:
         """SHA-256 of the input read so far: the bytes of the lines read (JSONL, CSV; after
         decompression), the column chunks of the row groups started (Parquet), the paths and
         bytes of the files read (folder). Empty for stdin."""
-        if self._lines is not None:
-            self._lines.sync()
         return self._hash.hexdigest()
 
     def fraction_read(self) -> float | None:
@@ -667,13 +632,13 @@ class Source:
             comp = "gzip" if head.startswith(_GZIP_MAGIC) else "zstd" if head.startswith(_ZSTD_MAGIC) else None
         else:
             try:
-                raw = open(self.path, "rb")
+                raw = open(self.path, "rb", buffering=_BLOCK)
             except OSError as e:
                 raise DataError(f"{self.path}: cannot read: {e.strerror or e}") from None
             self._raw = raw
             comp = _strip_compression(self.path)[1]
-        read, close = _open_stream(raw, comp)
-        self._lines = lines = _Lines(read, comp, self._hash)
+        stream, close = _open_stream(raw, comp)
+        lines = _Lines(stream, comp, self._hash)
         try:
             if self.kind == "jsonl" or self.kind == "stdin":
                 yield from self._jsonl(lines)

@@ -86,11 +86,15 @@ class TopicScorer:
             raise KeyError(f"no column {self.text_field!r} in the batch (columns: {table.column_names}); "
                            "pass text_field=")
         texts = table.column(self.text_field).to_pylist()
+        titles = None
         if self.title_field and self.title_field in table.column_names:
-            titles = table.column(self.title_field).to_pylist()
-            texts = [f"{h}\n{t}" if isinstance(h, str) and h and isinstance(t, str) else t
-                     for h, t in zip(titles, texts)]
-        labels, scores, langs, flags = self._score(texts)
+            # as topicclf score does: a title over an empty body (or one that cleans to nothing)
+            # is not an article, and is scored as its body
+            heads = table.column(self.title_field).to_pylist()
+            titles = [h if isinstance(h, str) and h and isinstance(t, str) and t.strip() else None
+                      for h, t in zip(heads, texts)]
+            texts = [f"{h}\n{t}" if h else t for h, t in zip(titles, texts)]
+        labels, scores, langs, flags = self._score(texts, titles)
         if not self.keep_columns:
             keep = [self.id_field] if self.id_field and self.id_field in table.column_names else []
             table = table.select(keep)
@@ -101,8 +105,10 @@ class TopicScorer:
         table = table.append_column("lang", pa.array(langs, type=pa.string()))
         return table.append_column("flags", pa.array(flags, type=strings))
 
-    def _score(self, texts: list):
+    def _score(self, texts: list, titles: list | None = None):
         import numpy as np
+
+        from ..score import _predict
 
         ok = [i for i, t in enumerate(texts) if isinstance(t, str)]
         n = len(texts)
@@ -111,13 +117,9 @@ class TopicScorer:
         flags: list = [["not_text"] for _ in range(n)]
         scores = np.zeros((n, len(self.labels)))
         if ok:
-            clf = self.model
-            clean, lg, fl = clf.prepare([texts[i] for i in ok])
-            P = clf._score(clean, lg, fl)
-            labs = clf._labels_from(P, fl, lg)
-            scores[ok] = P.round(6)
-            for k, i in enumerate(ok):
-                labels[i], langs[i], flags[i] = list(labs[k]), lg[k], list(fl[k])
+            rows = _predict(self.model, [texts[i] for i in ok], [titles[i] for i in ok] if titles else None)
+            for i, (labs, sc, lang, fl) in zip(ok, rows):
+                labels[i], scores[i], langs[i], flags[i] = list(labs), sc, lang, list(fl)
         return labels, scores, langs, flags
 
 
