@@ -207,7 +207,7 @@ def score_dev(clf, dev, dev_groups):
 
 def row_of(result, clf) -> dict:
     g = result["groups"]["group"]
-    return {"macro_f1": result["macro_f1"], "cv_macro_f1": clf.estimator.cv_scores_.get("macro_f1"), **{k: g[k]["macro_f1"] for k in GROUP_ORDER if k in g},
+    return {"macro_f1": result["macro_f1"], "cv_macro_f1": getattr(clf.estimator, "cv_scores_", {}).get("macro_f1"), **{k: g[k]["macro_f1"] for k in GROUP_ORDER if k in g},
             "per_label": {l: result["per_label"][l]["f1"] for l in LABELS}}
 
 

@@ -446,3 +446,32 @@ def test_set_thresholds_follows_the_window_pooling(multi_model, tmp_path):
     finally:
         clf.thresholds_by_pooling = saved
         clf.window_pooling = pooling
+
+
+def test_save_reference_base_stores_only_changed_tensors(multi_model, tiny_checkpoint, tmp_path):
+    """Frozen embeddings are stored by reference to the base encoder: a smaller folder that
+    loads to the same scores, and a base whose tensors differ is refused."""
+    import shutil
+
+    texts, _ = multi_label_data(12, seed=11)
+    full = multi_model.save(tmp_path / "full")
+    small = multi_model.save(tmp_path / "small", reference_base=True)
+    ref = json.loads((small / "config.json").read_text())["transformer"]["base_tensors"]
+    assert any("word_embeddings" in n for n in ref["sha256"])
+    size = lambda p: (p / "encoder" / "model.safetensors").stat().st_size  # noqa: E731
+    assert size(small) < size(full)
+    np.testing.assert_array_equal(topicclf.load(small).predict_proba(texts),
+                                  topicclf.load(full).predict_proba(texts))
+    # the base changes under the model: refused with the tensor's name, not silently used
+    moved = tmp_path / "base"
+    shutil.copytree(tiny_checkpoint, moved)
+    cfg = json.loads((small / "config.json").read_text())
+    from safetensors.torch import load_file, save_file
+    wfile = next(moved.glob("*.safetensors"))
+    w = load_file(str(wfile))
+    name = next(k for k in w if "word_embeddings" in k)
+    w[name] = w[name] + 1.0
+    save_file(w, str(wfile))
+    from topicclf.classifiers._base_tensors import base_tensors
+    with pytest.raises(topicclf.ModelFileError, match="word_embeddings"):
+        base_tensors({**cfg["transformer"]["base_tensors"], "base_model": str(moved)}, small)

@@ -387,8 +387,16 @@ class TransformerTopicClassifier(TopicClassifier):
         }
 
     def save(self, path, card_extra: str = "", extra_files: dict[str, bytes] | None = None, *,
-             overwrite: bool = False) -> Path:
-        """Save as a model directory; the encoder goes to ``encoder/`` (a Hugging Face folder)."""
+             overwrite: bool = False, reference_base: bool = False) -> Path:
+        """Save as a model directory; the encoder goes to ``encoder/`` (a Hugging Face folder).
+
+        ``reference_base=True`` leaves out the encoder tensors that are still exactly the base
+        model's (e.g. a frozen word-embedding matrix, 96M of e5-small's 118M parameters) and
+        records their names and SHA-256 instead; loading takes them from the base encoder
+        (:func:`topicclf.encoders.resolve_encoder`, offline for e5) and refuses a base whose
+        tensors differ. Meant for ``multilingual-e5-small``, which resolves offline by name; a
+        base given as a folder must stay where it was when the model is loaded.
+        """
         from safetensors.torch import save as st_save
 
         from ..modelcard import model_card
@@ -403,6 +411,11 @@ class TransformerTopicClassifier(TopicClassifier):
         enc = self.model.encoder
         state = {k: (v.detach().to("cpu", dtype) if v.is_floating_point() else v.detach().cpu()).contiguous().clone()
                  for k, v in enc.state_dict().items()}
+        if reference_base:
+            from ._base_tensors import split_base_tensors
+
+            state, config["transformer"]["base_tensors"] = split_base_tensors(
+                state, config["transformer"].get("base_model"), dtype)
         files = {f"{_ENCODER_DIR}/model.safetensors": st_save(state, metadata={"format": "pt"})}
         enc_cfg = json.loads(enc.config.to_json_string())
         enc_cfg["dtype"] = config["transformer"].get("weights_dtype", "float32")
@@ -461,8 +474,12 @@ class TransformerTopicClassifier(TopicClassifier):
             tokenizer = AutoTokenizer.from_pretrained(enc_dir)
             enc_config = AutoConfig.from_pretrained(enc_dir)
         encoder = _encoder_from_config(enc_config)
-        weights = {k: (v.float() if v.is_floating_point() else v)
-                   for k, v in load_file(str(enc_dir / "model.safetensors")).items()}
+        weights = load_file(str(enc_dir / "model.safetensors"))
+        if tf.get("base_tensors"):
+            from ._base_tensors import base_tensors
+
+            weights.update(base_tensors(tf["base_tensors"], path))
+        weights = {k: (v.float() if v.is_floating_point() else v) for k, v in weights.items()}
         try:
             encoder.load_state_dict(weights, strict=True)
         except RuntimeError as e:
