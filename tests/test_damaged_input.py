@@ -94,7 +94,7 @@ def test_csv_unterminated_quote_rejects_its_row_and_reads_the_next_ones(tmp_path
     assert rej["position"] == 3 and rej["damage"] and "unterminated quote" in rej["reason"]
     summary = json.loads(Path(f"{out}.summary.json").read_text())
     assert summary["records_in"] == 4 and summary["rejected"] == 1 and summary["damaged"] == 1
-    assert rc != 0 and str(src) in err and "at 3" in err
+    assert rc != 0 and str(src) in err and "at position 3" in err
 
 
 def test_csv_quote_closed_rows_later_does_not_merge_rows(tmp_path, model):

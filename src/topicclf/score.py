@@ -23,12 +23,20 @@ What a run writes, next to ``OUT`` (the ``--out`` file):
     ``{"position", "id", "reason", "index"}`` for each record that could not be scored:
     malformed JSON, not an object, missing or non-text field, undecodable file or bytes.
     ``position`` is the line number (JSONL, CSV), row number (Parquet) or file path (folder).
+    Damage to the input itself (a cut or corrupt stream, an unterminated CSV quote, an
+    unreadable Parquet page or folder) is a reject with ``"damage": true`` at the position
+    reached; the run reads on where it can, and :func:`damage_message` says why such a run
+    must still fail (``topicclf score`` exits with status 1).
 ``OUT.summary.json``
-    the dict :func:`score_file` returns: counts, per-label counts, seconds, records/s.
+    the dict :func:`score_file` returns: counts, per-label counts, ``damaged`` (damage
+    rejects) and ``damage`` (the first kinds, with positions), seconds, records/s.
 ``OUT.parts/``
     only while running: ``state.json`` (input, model and options) and one part file per
-    completed chunk; removed at the end. A killed run (SIGKILL included) resumes from it
-    with no lost and no duplicated record.
+    completed chunk, with the SHA-256 of the input read up to its end; removed at the end.
+    A killed run (SIGKILL included) resumes from it with no lost and no duplicated record,
+    after checking that the input reads the same.
+``OUT.lock``
+    only while running: held (``flock``) so that a second run on the same output stops.
 
 Ids: the ``id_field`` value (JSON type kept in JSONL; a string in CSV and Parquet); a
 missing, null or empty id falls back to the record's 0-based index among the input's records
@@ -40,6 +48,7 @@ script: call :func:`score_file` under ``if __name__ == "__main__":`` in scripts.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import itertools
 import json
@@ -52,7 +61,7 @@ import sys
 import threading
 import time
 from collections import Counter, deque
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -513,8 +522,12 @@ def _lock_output(out: Path):
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except OSError as e:
             os.close(fd)
+            if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                with suppress(OSError):
+                    path.unlink()
+                return None  # a file system without locks: run unlocked, as before
             raise OutputError(f"{out}: another topicclf score run is writing this output (it holds {path}); "
                               "wait for it to end or stop it, or choose another --out") from None
         try:  # a run that just ended removes its lock file: hold the file that is there now
@@ -581,12 +594,13 @@ def damage_message(summary: dict) -> str | None:
     mis-split there; ``None`` for an undamaged input. Names the file and the positions."""
     if not summary.get("damaged"):
         return None
-    where = "; ".join(f"at {d['position']}: {d['reason']}" for d in summary.get("damage", [])[:3])
+    where = "; ".join(f"at {'position ' if isinstance(d['position'], int) else ''}{d['position']}: {d['reason']}"
+                      for d in summary.get("damage", [])[:3])
     more = len(summary.get("damage", [])) - 3
-    return (f"{summary['input']} is damaged ({summary['damaged']:,} reject(s) mark the damage, in "
-            f"{summary['rejects_file']}): {where}" + (f"; and {more} more" if more > 0 else "")
-            + ". The records read before and after the damage were scored; the output is complete only "
-            "if the input is repaired and scored again.")
+    return (f"{summary['input']} is damaged: {where}" + (f"; and {more} more" if more > 0 else "")
+            + f". Every record that could be read was scored, but records may be lost or mis-split at the "
+            f"damage ({summary['damaged']:,} reject(s) marked \"damage\" in {summary['rejects_file']}): "
+            "repair the input and score it again for a complete output.")
 
 
 def _check_input(source: Source, parts: _Parts, done: int, skipped: int) -> None:

@@ -2,16 +2,21 @@
 
 An input is read as a stream of :class:`Record` (to score) and :class:`Reject` (a record
 that cannot be scored, with the reason) items, one per input record, in input order; no
-reader holds more than one record (or one Parquet batch) at a time.
+reader holds more than one record (or one Parquet batch) at a time, and none holds a record
+over :data:`MAX_RECORD_BYTES` (it is rejected unread). Damage to the input (a cut or
+corrupt stream, an unterminated quote, an unreadable Parquet page or folder) is a
+:class:`Reject` with ``damage=True`` at the position reached, never an exception or a
+quiet end; see the reading layer below.
 
 =================================  ====================================================
 input                              read with
 =================================  ====================================================
 ``x.jsonl`` / ``.jsonl.gz/.zst``   line by line (bytes); blank lines are not records
-``x.csv`` / ``.tsv`` (``.gz``)     :mod:`csv`, first row is the header
-``x.parquet``                      ``pyarrow.parquet.ParquetFile.iter_batches``
+``x.csv`` / ``.tsv`` (``.gz``)     :mod:`csv` (strict quoting), first row is the header
+``x.parquet``                      ``ParquetFile.iter_batches``, one row group at a time
 a folder                           every ``.txt``/``.html``/``.htm`` file, decoded with
-                                   :func:`topicclf.read_text`; id = relative path
+                                   :func:`topicclf.read_text`; id = relative path; links
+                                   followed (not back into a parent folder)
 ``-``                              stdin as JSONL (gzip/zstd recognised by magic bytes)
 =================================  ====================================================
 
