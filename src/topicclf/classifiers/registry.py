@@ -28,6 +28,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "embedding": ("topicclf.classifiers.embedding", "EmbeddingTopicClassifier"),
     "transformer": ("topicclf.classifiers.transformer", "TransformerTopicClassifier"),
     "routed": ("topicclf.classifiers.routed", "RoutedTopicClassifier"),
+    "cascade": ("topicclf.classifiers.cascade", "CascadeTopicClassifier"),
 }
 
 
