@@ -246,6 +246,27 @@ def test_bad_entries_in_a_folder_are_rejects_and_links_are_followed(tmp_path, mo
     assert s["damaged"] == 0 and s["records_in"] == 9
 
 
+def test_a_folder_that_cannot_be_listed_is_damage(tmp_path, model, monkeypatch):
+    root = tmp_path / "docs"
+    (root / "locked").mkdir(parents=True)
+    (root / "a.txt").write_text(SPORT[0], encoding="utf-8")
+    (root / "locked" / "b.txt").write_text(SPORT[1], encoding="utf-8")
+    real = os.scandir
+
+    def scandir(path="."):  # what a folder without read permission does (tests may run as root)
+        if str(path).endswith("locked"):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    out = tmp_path / "out.jsonl"
+    s = score_file(root, out, model=model, progress=False)
+    assert [r["id"] for r in rows(out)] == ["a.txt"]
+    (rej,) = rejects(out)
+    assert rej["position"] == "locked/" and rej["damage"] and "Permission denied" in rej["reason"]
+    assert s["damaged"] == 1
+
+
 def write_parquet(path: Path, n: int, group: int):
     import pyarrow as pa
     import pyarrow.parquet as pq
