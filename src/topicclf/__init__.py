@@ -11,23 +11,43 @@ The public API is flat::
     topicclf.evaluate(model, texts, labels)     # metrics dict; write_report() for files
     topicclf.score_file("dump.jsonl", "out.jsonl", model="vntc10")
 
-Heavy dependencies (underthesea, torch, transformers) are imported only when a function
-needs them.
+Heavy dependencies (scikit-learn, SciPy, matplotlib, underthesea, torch, transformers) are
+imported only when a function needs them: ``import topicclf``, loading a TF-IDF model and
+classifying import none of them. ``train``, ``train_file``, ``NgramVectorizer`` and
+``LinearTopicClassifier`` are imported on first use (PEP 562); a lazy name must not be the name
+of a submodule (importing the submodule would rebind it).
 """
 
+from importlib import import_module as _import_module
 from importlib import metadata as _metadata
 
 from .data import DataError, load_records, read_dataset
 from .evaluate import evaluate, write_report
-from .features import NgramVectorizer
 from .lang import Language, detect_language
-from .linear import LinearTopicClassifier
 from .classifiers.base import Prediction, TopicClassifier
 from .classifiers.registry import DEFAULT_MODEL, available_models, load
 from .serialization import ModelFileError, ModelVersionWarning
 from .text import DecodeError, normalize, read_text
 from .tokenize import tokenize
-from .trainer import train, train_file
+
+#: flat names whose modules import scikit-learn: name -> module, imported on first use
+_LAZY = {
+    "train": "topicclf.trainer", "train_file": "topicclf.trainer",
+    "NgramVectorizer": "topicclf.features", "LinearTopicClassifier": "topicclf.linear",
+}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'topicclf' has no attribute {name!r}")
+    value = getattr(_import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 try:
     __version__ = _metadata.version("topicclf")

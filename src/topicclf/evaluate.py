@@ -20,8 +20,6 @@ from typing import Sequence
 
 import numpy as np
 
-from .linear import encode_targets
-
 __all__ = ["evaluate", "classification_metrics", "write_report"]
 
 _EMAIL = re.compile(r"\S+@\S+")
@@ -83,6 +81,8 @@ def evaluate(model, texts: Sequence[str], labels, *, ids: Sequence[str] | None =
     quotes; 0 quotes none (reports committed beside a model must not carry third-party text:
     the id is enough to look the record up).
     """
+    from .linear import encode_targets  # scikit-learn: imported when a model is evaluated
+
     names = model.labels
     multi = model.multilabel
     if not multi and labels and isinstance(labels[0], (list, tuple)):

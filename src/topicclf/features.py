@@ -33,10 +33,10 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-try:  # the optional C extension (setup.py); same numbers as the NumPy path, faster
-    from . import _ngram
-except ImportError:  # no compiler at install time
-    _ngram = None
+from .ngram_scorer import _ngram  # the optional C extension (setup.py): None without a compiler
+from .ngram_scorer import check_texts as _check_texts
+from .ngram_scorer import for_c as _for_c
+from .ngram_scorer import make_featurizer
 
 __all__ = ["NgramVectorizer", "syllables"]
 
@@ -395,13 +395,9 @@ class NgramVectorizer(TransformerMixin, BaseEstimator):
     def _prepare(self, index: dict | None = None) -> None:
         """Build the derived lookup structures (token index, hash table, unigram columns)."""
         self._index = index or {t.encode("utf-8", "surrogatepass"): i for i, t in enumerate(self.tokens_)}
-        self._fast = None
         self.__dict__.pop("_score_table", None)  # holds the idf of the previous fit
-        if _ngram is not None and os.environ.get("TOPICCLF_NO_EXT") != "1":
-            self._fast = _ngram.Featurizer(list(self._index), self.codes_.astype(np.int64).tobytes(),
-                                           self.idf_.astype(np.float64).tobytes(), self.ngram_range[0],
-                                           self.ngram_range[1], int(self.sublinear_tf), int(self.norm == "l2"),
-                                           int(self.digits))
+        self._fast = make_featurizer(list(self._index), self.codes_, self.idf_, self.ngram_range,
+                                     self.sublinear_tf, self.norm, self.digits)
         self._table = _CodeTable(self.codes_)
         n_tok = len(self.tokens_)
         self._unigram_col = np.full(n_tok + 1, -1, dtype=np.int64)
@@ -434,22 +430,3 @@ def _jsonable(params: dict) -> dict:
             v = list(v)
         out[k] = v
     return out
-
-
-def _for_c(texts: list[str]) -> list:
-    """str goes to the C extension as is (lower-cased there); the two characters whose
-    str.lower() is not a per-character mapping (İ -> "i̇", final Σ -> ς) are lowered here."""
-    return [t.lower().encode("utf-8", "surrogatepass") if "\u0130" in t or "\u03a3" in t else t
-            for t in texts]
-
-
-def _check_texts(X) -> list[str]:
-    if isinstance(X, str):
-        raise TypeError("expected a list of texts, got a single str: wrap it in a list")
-    if hasattr(X, "columns") and hasattr(X, "shape"):  # iterating a DataFrame gives its column names
-        raise TypeError(f"expected a list of texts, got a {type(X).__name__}: pass its text column, e.g. df['text']")
-    texts = list(X)
-    for i, t in enumerate(texts):
-        if not isinstance(t, str):
-            raise TypeError(f"text {i} is {type(t).__name__}, expected str")
-    return texts

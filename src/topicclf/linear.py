@@ -31,6 +31,8 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
+from .ngram_scorer import proba_from_decision
+
 __all__ = ["LinearTopicClassifier", "encode_targets"]
 
 
@@ -276,11 +278,7 @@ class LinearTopicClassifier(ClassifierMixin, BaseEstimator):
 
     def proba_from_decision(self, Z: np.ndarray) -> np.ndarray:
         """:meth:`predict_proba` from :meth:`decision_function`'s output."""
-        if self.multilabel_:
-            return _sigmoid(Z)
-        Z = Z - Z.max(axis=1, keepdims=True)
-        E = np.exp(Z)
-        return E / E.sum(axis=1, keepdims=True)
+        return proba_from_decision(Z, self.multilabel_)
 
     def predict(self, X) -> np.ndarray:
         """Class labels (single-label) or a 0/1 indicator matrix (multi-label)."""

@@ -14,8 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..features import NgramVectorizer
-from ..linear import LinearTopicClassifier
+from ..ngram_scorer import LinearHead, NgramLinearScorer
 from ..serialization import ModelFileError, save_model_dir
 from .base import TopicClassifier
 
@@ -31,10 +30,57 @@ class NgramTopicClassifier(TopicClassifier):
 
     kind = "linear"
 
+    # A loaded model scores from its parts (NgramLinearScorer: the C featurizer and one float32
+    # table) and builds the scikit-learn pipeline only when something asks for it
+    # (clf.pipeline, explain, save, the pure-Python path): loading and scoring import no
+    # scikit-learn or SciPy. ``_parts`` holds what from_parts read until the pipeline is built.
+    @property
+    def pipeline(self):
+        if self.__dict__.get("_pipeline") is None and self.__dict__.get("_parts") is not None:
+            self._build_pipeline()
+        return self.__dict__.get("_pipeline")
+
+    @pipeline.setter
+    def pipeline(self, value) -> None:
+        self.__dict__["_pipeline"] = value
+        if value is not None:
+            self.__dict__["_parts"] = None
+
+    @property
+    def estimator(self):
+        parts = self.__dict__.get("_parts")
+        if self.__dict__.get("_pipeline") is None and parts is not None:
+            return parts["head"]
+        return self.pipeline[-1]
+
+    def _build_pipeline(self) -> None:
+        """The scikit-learn ``Pipeline`` from the loaded parts; the thresholds (and weights) set
+        since loading carry over."""
+        from sklearn.pipeline import Pipeline
+
+        from ..features import NgramVectorizer
+        from ..linear import LinearTopicClassifier
+
+        parts = self.__dict__["_parts"]
+        head = parts["head"]
+        vec = NgramVectorizer.from_state(parts["vec_arrays"], parts["vec_state"])
+        est = LinearTopicClassifier.from_state(
+            {"coef": head.coef_, "intercept": head.intercept_, "thresholds": head.thresholds_}, head.config)
+        est.coef_, est.intercept_, est.thresholds_ = head.coef_, head.intercept_, head.thresholds_
+        self.pipeline = Pipeline([("features", vec), ("classifier", est)])
+
     def _proba(self, texts: list[str]) -> np.ndarray:
         """``pipeline.predict_proba``; for n-gram features + a linear model, the C extension
         computes the scores without building the sparse feature matrix (same numbers up to
         float32 rounding)."""
+        parts = self.__dict__.get("_parts")
+        if self.__dict__.get("_pipeline") is None and parts is not None:
+            P = parts["scorer"].proba(texts)
+            if P is not None:
+                return P
+        from ..features import NgramVectorizer
+        from ..linear import LinearTopicClassifier
+
         steps = self.pipeline.steps if hasattr(self.pipeline, "steps") else []
         if len(steps) == 2 and isinstance(steps[0][1], NgramVectorizer) \
                 and isinstance(steps[1][1], LinearTopicClassifier):
@@ -57,6 +103,14 @@ class NgramTopicClassifier(TopicClassifier):
 
     def config(self) -> dict:
         est = self.estimator
+        parts = self.__dict__.get("_parts")
+        if self.__dict__.get("_pipeline") is None and parts is not None:
+            vec_params = parts["vec_state"]["params"]
+            est_config = {**est.config, "classes": [str(c) for c in est.classes_],
+                          "multilabel": bool(est.multilabel_), "cv_scores": est.cv_scores_}
+        else:
+            vec_params = self.pipeline[0].get_state()[1]["params"]
+            est_config = est.get_state()[1]
         return {
             **{k: v for k, v in self.meta.items() if k not in ("format_version", "versions")},
             "model_type": "linear",
@@ -66,8 +120,8 @@ class NgramTopicClassifier(TopicClassifier):
             "languages": self.languages,
             "preprocessing": {"normalize": "topicclf.normalize", "max_chars": self.max_chars,
                               "min_tokens": self.min_tokens, "features": "NgramVectorizer"},
-            "vectorizer": self.pipeline[0].get_state()[1]["params"],
-            "classifier": est.get_state()[1],
+            "vectorizer": vec_params,
+            "classifier": est_config,
         }
 
     def save(self, path, card_extra: str = "", extra_files: dict[str, bytes] | None = None, *,
@@ -92,17 +146,18 @@ class NgramTopicClassifier(TopicClassifier):
 
     @classmethod
     def from_parts(cls, path, config: dict, arrays: dict, state: dict, *, load=None) -> "NgramTopicClassifier":
-        from sklearn.pipeline import Pipeline
-
         try:
-            vec = NgramVectorizer.from_state(
-                {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("features.")},
-                {"params": config["vectorizer"], "tokens": state["tokens"]})
-            est = LinearTopicClassifier.from_state(
-                {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("classifier.")},
-                config["classifier"])
+            vec_arrays = {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("features.")}
+            vec_state = {"params": config["vectorizer"], "tokens": state["tokens"]}
+            head = LinearHead({k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("classifier.")},
+                              config["classifier"])
+            n_features = len(vec_arrays["codes"])
         except (KeyError, TypeError) as e:
             raise ModelFileError(f"{path}: config or weights lack {e}") from None
-        if est.coef_.shape[1] != vec.n_features_out_:
-            raise ModelFileError(f"{path}: {vec.n_features_out_} features but weights for {est.coef_.shape[1]}")
-        return cls(Pipeline([("features", vec), ("classifier", est)]), **cls._preprocessing(config))
+        if head.coef_.shape[1] != n_features:
+            raise ModelFileError(f"{path}: {n_features} features but weights for {head.coef_.shape[1]}")
+        scorer = NgramLinearScorer(vec_arrays, vec_state, head)
+        model = cls(None, **cls._preprocessing(config))
+        model.__dict__["_parts"] = {"vec_arrays": vec_arrays, "vec_state": vec_state, "head": head,
+                                    "scorer": scorer}
+        return model
