@@ -10,6 +10,8 @@ The public API is flat::
     model = topicclf.train(texts, labels)       # any label set, single- or multi-label
     topicclf.evaluate(model, texts, labels)     # metrics dict; write_report() for files
     topicclf.score_file("dump.jsonl", "out.jsonl", model="vntc10")
+    topicclf.select("dump.jsonl", model="policy5", n=200)    # what to label next
+    topicclf.compare("policy5", "./new", texts, labels)     # is B better than A? (paired bootstrap)
 
 Heavy dependencies (scikit-learn, SciPy, matplotlib, underthesea, torch, transformers) are
 imported only when a function needs them: ``import topicclf``, loading a TF-IDF model and
@@ -34,6 +36,7 @@ from .tokenize import tokenize
 _LAZY = {
     "train": "topicclf.trainer", "train_file": "topicclf.trainer",
     "NgramVectorizer": "topicclf.features", "LinearTopicClassifier": "topicclf.linear",
+    "select": "topicclf.selection", "compare": "topicclf.comparison",
 }
 
 
@@ -75,7 +78,7 @@ def score_file(input, out, *, model=None, text_field: str = "text", id_field: st
 __all__ = [
     "load", "available_models", "DEFAULT_MODEL", "TopicClassifier", "Prediction",
     "normalize", "read_text", "detect_language", "Language", "tokenize",
-    "train", "train_file", "evaluate", "write_report", "score_file",
+    "train", "train_file", "evaluate", "write_report", "score_file", "select", "compare",
     "load_records", "read_dataset", "NgramVectorizer", "LinearTopicClassifier",
     "DataError", "DecodeError", "ModelFileError", "ModelVersionWarning", "__version__",
 ]

@@ -6,6 +6,8 @@
     topicclf tokenize article.txt [--lang vi] [--mode word|syllable]
     topicclf train --data TRAIN.jsonl --out DIR [--text-field text] [--label-field label|labels]
     topicclf evaluate --model NAME_OR_DIR --data TEST.jsonl --report DIR
+    topicclf evaluate --model A --model B --data TEST.jsonl --report DIR   (compare two)
+    topicclf select DUMP --model NAME_OR_DIR --n 200 --out to_label.jsonl
     topicclf score INPUT --model NAME_OR_DIR --out OUT.jsonl
     topicclf tune-thresholds --model NAME_OR_DIR --data DEV.jsonl --out DIR
     topicclf info [--model NAME_OR_DIR]
@@ -158,7 +160,11 @@ def cmd_evaluate(args) -> int:
     from .data import load_records
     from .evaluate import evaluate, write_report
 
-    clf = topicclf.load(args.model)
+    models = args.model or [None]
+    if len(models) > 2:
+        raise ValueError("give --model once to evaluate a model, twice (--model A --model B) to compare two")
+    clfs = [topicclf.load(m) for m in models]
+    clf = clfs[0]
     recs = load_records(args.data, text_field=args.text_field, label_field=args.label_field)
     groups = {}
     for g in (args.group_by.split(",") if args.group_by else []):
@@ -168,11 +174,68 @@ def cmd_evaluate(args) -> int:
             groups[g] = recs.extra[g]
         else:
             raise SystemExit(f"topicclf: --group-by {g}: no such field (have lang, {', '.join(recs.extra)})")
+    if len(clfs) == 2:
+        return _compare(args, models, clfs, recs, groups)
     result = evaluate(clf, recs.texts, recs.labels, ids=recs.ids, groups=groups)
     out = write_report(result, args.report, title=f"{clf.name} on {Path(args.data).name}")
     acc = f"accuracy {result['accuracy']:.4f}  " if "accuracy" in result else ""
     print(f"{acc}macro-F1 {result['macro_f1']:.4f}  micro-F1 {result['micro_f1']:.4f}  report: {out}/report.md")
     return 0
+
+
+def _compare(args, models, clfs, recs, groups) -> int:
+    """``evaluate --model A --model B``: both on the same records, the differences with a paired
+    bootstrap interval (topicclf.compare)."""
+    import topicclf
+    from .comparison import compare, write_comparison
+
+    names = [str(m) if m is not None else topicclf.DEFAULT_MODEL for m in models]
+    if names[0] == names[1]:
+        names = [f"{names[0]} ({c.name})" for c in clfs] if clfs[0].name != clfs[1].name else ["A", "B"]
+    result = compare(clfs[0], clfs[1], recs.texts, recs.labels, ids=recs.ids, groups=groups,
+                     n_boot=args.bootstrap, seed=args.seed, names=names)
+    out = write_comparison(result, args.report, title=f"{names[0]} (A) vs {names[1]} (B) on {Path(args.data).name}")
+    print(result["summary"])
+    print(f"report: {out}/report.md")
+    return 0
+
+
+def cmd_select(args) -> int:
+    from .score import damage_message
+    from .selection import select
+
+    near = args.near_duplicate if args.near_duplicate > 0 else None
+    sel = select(args.dump, model=args.model, n=args.n, out=args.out, format=args.format,
+                 random_share=args.random_share, seed=args.seed, text_field=args.text_field,
+                 id_field=args.id_field, title_field=args.title_field, near_duplicate=near,
+                 pool_factor=args.pool_factor, progress=not args.quiet)
+    s = sel.summary
+    problem = None
+    if s["eligible"] == 0:
+        problem = (f"{args.dump}: no record can be selected: {s['records_in']:,} read, {s['flagged']:,} flagged by "
+                   f"the model ({', '.join(f'{k} {v:,}' for k, v in s['flags'].items()) or 'none'}), "
+                   f"{s['rejected']:,} rejected")
+    problem = problem or damage_message(s)
+    if not args.quiet or problem:
+        lines = [f"topicclf: selected {s['selected']:,} of {s['eligible']:,} eligible records "
+                 f"({s['uncertain']:,} where the model is least sure, {s['random']:,} at random) into {args.out}"]
+        if s["flagged"] or s["rejected"]:
+            lines.append(f"  never selected: {s['flagged']:,} flagged by the model, {s['rejected']:,} rejected"
+                         + (f" (reasons in {s['rejects_file']})" if s.get("rejects_file") else ""))
+        dups = s["duplicates_skipped"]
+        if dups["exact"] or dups["near"]:
+            lines.append(f"  duplicates passed over: {dups['exact']:,} exact, {dups['near']:,} near")
+        if s["by_label"]:
+            lines.append("  by label: " + ", ".join(f"{k} {v}" for k, v in sorted(s["by_label"].items()))
+                         + "; by language: " + ", ".join(f"{k} {v}" for k, v in sorted(s["by_lang"].items())))
+        if s.get("label_config"):
+            lines.append(f"  Label Studio: import {args.out} into a project with the labelling config "
+                         f"{s['label_config']}; train on its JSON export with topicclf train --data EXPORT.json")
+        print("\n".join(lines), file=sys.stderr)
+    if problem:
+        print(f"topicclf: error: {problem}", file=sys.stderr)
+    print(json.dumps(s, ensure_ascii=False), file=sys.stderr)
+    return 1 if problem else 0
 
 
 def cmd_tune_thresholds(args) -> int:
@@ -487,16 +550,54 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--device", default="cpu", help="transformer: torch device (cpu, cuda)")
     tr.set_defaults(func=cmd_train)
 
-    e = command("evaluate", "evaluate a model on a labeled file and write a report")
-    e.add_argument("--model", default=None, help=model_help)
+    e = command("evaluate", "evaluate a model on a labeled file and write a report; or compare two",
+                "Evaluate a model on a labeled file and write a report. With --model twice, compare two "
+                "models on the same records: per label and per group, the difference B - A with a paired "
+                "bootstrap 95 % interval, and the records on which they disagree most.")
+    e.add_argument("--model", default=None, action="append",
+                   help=model_help + "; give it twice (--model A --model B) to compare two models")
     e.add_argument("--data", required=True, metavar="FILE", help="labeled file (.jsonl, .jsonl.gz, .csv, .parquet)")
     e.add_argument("--report", required=True, metavar="DIR", help="output folder: metrics.json, report.md, plots")
     e.add_argument("--text-field", default="text", metavar="NAME", help="field holding the text")
     e.add_argument("--label-field", default=None, metavar="NAME",
                    help="field holding the gold label(s) (default: labels if the data has it, else label)")
-    e.add_argument("--group-by", default=None, metavar="A,B",
+    e.add_argument("--group-by", "--group-field", default=None, metavar="A,B",
                    help="comma-separated fields for per-group metrics, e.g. lang,source (default: none)")
+    e.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+                   help="comparing two models: resamples of the paired bootstrap")
+    e.add_argument("--seed", type=int, default=0, help="comparing two models: seed of the bootstrap")
     e.set_defaults(func=cmd_evaluate)
+
+    se = command("select", "choose the articles of a dump most worth labelling next",
+                 "Stream a dump (any size; the formats of `topicclf score`) and choose the N articles the "
+                 "model is least sure of, spread over labels and languages, exact and near duplicates "
+                 "removed, optionally with a share of random articles (so that the labelled set still "
+                 "estimates accuracy). Records the model flags (empty, unsupported language...) are never "
+                 "chosen. Each output row: id, text, scores, why. A damaged input is reported as by "
+                 "`topicclf score` and the run exits 1.")
+    se.add_argument("dump", help="JSONL (.gz/.zst), CSV/TSV, Parquet, a folder of .txt/.html files, or - (JSONL on stdin)")
+    se.add_argument("--model", default=None, help=model_help)
+    se.add_argument("--n", type=int, default=200, metavar="N", help="how many articles to choose")
+    se.add_argument("--out", required=True, metavar="FILE",
+                    help="to_label.jsonl (one JSON object per article), or a .json file for Label Studio")
+    se.add_argument("--format", default=None, choices=["jsonl", "label-studio"],
+                    help="jsonl, or label-studio: the JSON list of tasks Label Studio imports (the model's "
+                         "labels as predictions), with a labelling config beside it in OUT.config.xml "
+                         "(default: label-studio for a .json --out, else jsonl)")
+    se.add_argument("--random-share", type=float, default=0.0, metavar="F",
+                    help="share of the N drawn at random from the eligible articles, e.g. 0.2")
+    se.add_argument("--seed", type=int, default=0, help="seed of the random share: the same seed, dump and "
+                                                        "model give the same selection")
+    se.add_argument("--near-duplicate", type=float, default=0.5, metavar="J",
+                    help="pass over an article whose word-shingle similarity (Jaccard, estimated) to one "
+                         "already chosen is at least J; 0 turns it off (exact duplicates are always removed)")
+    se.add_argument("--pool-factor", type=int, default=3, metavar="K",
+                    help="candidates kept per label and language: K x N (memory is bounded by it)")
+    se.add_argument("--text-field", default="text", metavar="NAME", help="field holding the text")
+    se.add_argument("--id-field", default="id", metavar="NAME", help="field holding the id (default id; else the record's index)")
+    se.add_argument("--title-field", default=None, metavar="NAME", help="prepended to the text: title + newline + text")
+    se.add_argument("--quiet", action="store_true", help="no progress and no human summary")
+    se.set_defaults(func=cmd_select)
 
     th = command("tune-thresholds", "choose a multi-label model's thresholds on your own labelled data",
                  "Choose each label's threshold (the score it needs to be predicted) to maximise its F1 on "

@@ -12,12 +12,15 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-__all__ = ["DataError", "Records", "load_records", "load_training_files", "read_dataset", "data_root", "file_digest"]
+__all__ = ["DataError", "Records", "load_records", "load_training_files", "read_dataset", "data_root", "file_digest",
+           "read_label_studio", "is_label_studio_export", "LabelStudioWarning"]
 
 
 class DataError(ValueError):
@@ -103,8 +106,12 @@ def load_records(path, text_field: str = "text", label_field: str | None = None,
     ``label_field=None`` picks ``labels`` if present (multi-label), else ``label``. A
     list-valued label field means multi-label, and so do labels written as comma-separated
     strings (``"democracy,human_rights"``: a CSV cannot hold lists). ``labels`` declares the
-    allowed labels.
+    allowed labels. A Label Studio JSON export (``.json``, a list of tasks with ``data`` and
+    ``annotations``) is read by :func:`read_label_studio`.
     """
+    if is_label_studio_export(path):
+        return read_label_studio(path, text_field=text_field, label_field=label_field, labels=labels,
+                                 id_field=id_field, require_labels=require_labels)
     ds = read_dataset(path)
     cols = ds.column_names
     if text_field not in cols:
@@ -220,3 +227,100 @@ def load_training_files(paths, text_field: str = "text", label_field: str | None
         all_labels += recs.labels
         sources.append({"path": Path(p).name, "sha256": file_digest(p), "records": len(recs)})
     return texts, all_labels, sources
+
+
+# ---------------------------------------------------------------------------------------------
+# Label Studio's JSON export (topicclf.labelstudio writes the tasks it imports)
+
+class LabelStudioWarning(UserWarning):
+    """Tasks of a Label Studio export that carry no usable annotation (skipped)."""
+
+
+def is_label_studio_export(path) -> bool:
+    """Whether ``path`` is a Label Studio JSON export (a ``.json`` list of tasks with ``data``)."""
+    p = Path(path)
+    if p.suffix.lower() != ".json" or not p.is_file():
+        return False
+    with open(p, "rb") as f:
+        head = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not head.startswith(b"["):
+        return False
+    return head[1:].lstrip().startswith(b"{") and _first_is_task(p)  # a list of objects: parse it
+
+
+def _first_is_task(p: Path) -> bool:
+    try:
+        tasks = json.loads(p.read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(tasks, list) and bool(tasks) and isinstance(tasks[0], dict) and \
+        isinstance(tasks[0].get("data"), dict)
+
+
+def _latest(annotations) -> dict | None:
+    done = [a for a in annotations or [] if isinstance(a, dict) and not a.get("was_cancelled")]
+    if not done:
+        return None
+    return max(enumerate(done), key=lambda ia: (str(ia[1].get("updated_at") or ""),
+                                                str(ia[1].get("created_at") or ""),
+                                                ia[1].get("id") if isinstance(ia[1].get("id"), int) else -1,
+                                                ia[0]))[1]
+
+
+def _choices(annotation: dict) -> list[str]:
+    out: list[str] = []
+    for item in annotation.get("result") or []:
+        if isinstance(item, dict) and item.get("type") == "choices":
+            for c in (item.get("value") or {}).get("choices") or []:
+                if c not in out:
+                    out.append(c)
+    return out
+
+
+def read_label_studio(path, text_field: str = "text", label_field: str | None = None,
+                      labels: Sequence[str] | None = None, id_field: str = "id",
+                      require_labels: bool = True) -> Records:
+    """Labelled records from a Label Studio JSON export (see :mod:`topicclf.labelstudio`).
+
+    ``text_field``/``id_field``: keys of each task's ``data`` (the id falls back to the task's
+    own ``id``). Multi-label when ``label_field`` is ``"labels"``, single-label when it is
+    ``"label"``; by default multi-label if some annotation has no choice or several.
+    """
+    try:
+        tasks = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError) as e:
+        raise DataError(f"{path}: cannot be read as a Label Studio export ({e})") from None
+    if not isinstance(tasks, list):
+        raise DataError(f"{path}: a Label Studio export is a JSON list of tasks")
+    texts, raw, ids, langs = [], [], [], []
+    skipped = 0
+    for i, task in enumerate(tasks):
+        if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
+            raise DataError(f"{path}: task {i} has no 'data' object; is this a Label Studio JSON export?")
+        data = task["data"]
+        ann = _latest(task.get("annotations", task.get("completions")))
+        if ann is None and require_labels:
+            skipped += 1
+            continue
+        if text_field not in data:
+            raise DataError(f"{path}: task {i} has no data field {text_field!r} (fields: {sorted(data)}); "
+                            "pass --text-field")
+        texts.append(data[text_field])
+        tid = data.get(id_field)
+        ids.append(str(tid if tid not in (None, "") else task.get("id", i)))
+        langs.append(data.get("lang"))
+        raw.append(_choices(ann) if ann is not None else [])
+    if skipped:
+        warnings.warn(f"{path}: {skipped} of {len(tasks)} tasks have no annotation (or only cancelled ones): "
+                      "skipped", LabelStudioWarning, stacklevel=3)
+    if not texts and require_labels:
+        raise DataError(f"{path}: no task has an annotation that was not cancelled: nothing to train on")
+    if label_field == "label":
+        multi = False
+    elif label_field == "labels":
+        multi = True
+    else:
+        multi = any(len(c) != 1 for c in raw)
+    if require_labels and not multi:
+        raw = [c[0] if len(c) == 1 else c for c in raw]  # several choices: validate names the record
+    return validate(texts, raw, ids, langs, labels=labels, source=str(path), require_labels=require_labels)

@@ -149,11 +149,17 @@ def evaluate(model, texts: Sequence[str], labels, *, ids: Sequence[str] | None =
         for _, i in err[:worst]]
     result["_scores"] = S  # for plots; dropped from JSON
     result["_Y"] = Y
+    result["_P"], result["_langs"] = P, langs  # for topicclf.compare
     return result
 
 
 def write_report(result: dict, out_dir, title: str | None = None) -> Path:
-    """Write ``metrics.json``, ``report.md`` and PNG plots to ``out_dir``."""
+    """Write ``metrics.json``, ``report.md`` and PNG plots to ``out_dir`` (for a comparison of
+    two models, :func:`topicclf.compare`: ``comparison.json``, ``report.md``, ``comparison.png``)."""
+    if result.get("comparison"):  # two models: topicclf.compare
+        from .comparison_report import write_comparison
+
+        return write_comparison(result, out_dir, title)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     S, Y = result.get("_scores"), result.get("_Y")
