@@ -441,6 +441,22 @@ class _Thresholds(dict):
         return (dict, (dict(self),))
 
 
+def saved_part_files(parts: Mapping[str, "TopicClassifier"], folder: str,
+                     save_kwargs: Callable[["TopicClassifier"], dict] | None = None) -> dict[str, bytes]:
+    """Each model of a composite kind saved to ``{folder}/{key}/...``, as ``{relative path: bytes}``
+    for :func:`~topicclf.serialization.save_model_dir`'s ``extra_files`` (one manifest covers them)."""
+    import tempfile
+
+    files = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for key, model in parts.items():
+            sub = model.save(Path(tmp) / key, **(save_kwargs(model) if save_kwargs else {}))
+            for f in sorted(sub.rglob("*")):
+                if f.is_file():
+                    files[f"{folder}/{key}/{f.relative_to(sub).as_posix()}"] = f.read_bytes()
+    return files
+
+
 def _check_batch(texts) -> None:
     """Refuse a batch whose iteration does not give its texts: a str (its characters), a
     DataFrame (its column names), a dict (its keys)."""

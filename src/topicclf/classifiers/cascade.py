@@ -23,13 +23,12 @@ Example:
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ..serialization import ModelFileError, save_model_dir
-from .base import TopicClassifier, _Thresholds
+from .base import TopicClassifier, _Thresholds, saved_part_files
 
 __all__ = ["CascadeTopicClassifier", "to_common_scale"]
 
@@ -152,14 +151,9 @@ class CascadeTopicClassifier(TopicClassifier):
         from ..modelcard import model_card
         from ..serialization import library_versions
 
-        extra = dict(extra_files or {})
-        with tempfile.TemporaryDirectory() as tmp:
-            for part, model in (("fast", self.fast), ("slow", self.slow)):
-                kw = {"reference_base": True} if reference_base and model.kind == "transformer" else {}
-                sub = model.save(Path(tmp) / part, **kw)
-                for f in sub.rglob("*"):
-                    if f.is_file():
-                        extra[f"parts/{part}/{f.relative_to(sub).as_posix()}"] = f.read_bytes()
+        extra = {**(extra_files or {}), **saved_part_files(
+            {"fast": self.fast, "slow": self.slow}, "parts",
+            lambda m: {"reference_base": True} if reference_base and m.kind == "transformer" else {})}
         config = self.config()
         card = model_card({**config, "versions": library_versions()}, extra=card_extra, path=path)
         return save_model_dir(path, config, {}, {}, card, extra, overwrite=overwrite)

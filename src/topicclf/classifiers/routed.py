@@ -14,13 +14,12 @@ Example:
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ..serialization import ModelFileError, save_model_dir
-from .base import TopicClassifier
+from .base import TopicClassifier, saved_part_files
 
 __all__ = ["RoutedTopicClassifier"]
 
@@ -115,13 +114,7 @@ class RoutedTopicClassifier(TopicClassifier):
     def save(self, path, card_extra: str = "", extra_files=None, *, overwrite: bool = False) -> Path:
         from ..modelcard import model_card
 
-        extra = dict(extra_files or {})
-        with tempfile.TemporaryDirectory() as tmp:
-            for lang, model in self.routes.items():
-                sub = model.save(Path(tmp) / lang)
-                for f in sub.rglob("*"):
-                    if f.is_file():
-                        extra[f"routes/{lang}/{f.relative_to(sub).as_posix()}"] = f.read_bytes()
+        extra = {**(extra_files or {}), **saved_part_files(self.routes, "routes")}
         from ..serialization import library_versions
 
         config = self.config()
