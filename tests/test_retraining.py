@@ -344,3 +344,18 @@ def test_flat_names():
     from topicclf.selection import select as select_fn
 
     assert topicclf.select is select_fn and topicclf.compare is compare_fn
+
+
+def test_label_studio_export_beside_a_multilabel_file(tmp_path):
+    from topicclf.data import load_training_files
+
+    jsonl = write_jsonl(tmp_path / "train.jsonl", [{"text": "bài một về thể thao", "labels": ["sport"]},
+                                                   {"text": "bài hai không chủ đề", "labels": []}])
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([{"id": 7, "data": {"text": "bài ba về kinh doanh"},
+                                   "annotations": [{"result": [{"type": "choices", "value": {"choices": ["business"]}}]}]}]),
+                      encoding="utf-8")
+    for paths in ([export, jsonl], [jsonl, export]):
+        texts, labels, sources = load_training_files(paths)
+        assert len(texts) == 3 and [l for l in labels if l == ["business"]] == [["business"]]
+        assert [s["path"] for s in sources] == [p.name for p in paths]

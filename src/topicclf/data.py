@@ -211,15 +211,24 @@ def load_training_files(paths, text_field: str = "text", label_field: str | None
                         labels: Sequence[str] | None = None) -> tuple[list[str], list, list[dict]]:
     """``(texts, labels, sources)`` of one or more labeled files, validated.
 
-    ``sources`` lists each file's name, SHA-256 and record count, for the model's config.
+    ``sources`` lists each file's name, SHA-256 and record count, for the model's config. A
+    Label Studio export among other files takes their kind of labels (an export whose
+    annotations all have one choice is a multi-label file beside multi-label files).
     """
     paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     texts: list[str] = []
     all_labels: list = []
     sources: list[dict] = []
     multi = None
-    for p in paths:
-        recs = load_records(p, text_field=text_field, label_field=label_field, labels=labels)
+    exports = {i for i, p in enumerate(paths) if label_field is None and is_label_studio_export(p)}
+    read: dict[int, Records] = {}
+    for i in sorted(range(len(paths)), key=lambda i: i in exports):  # the other files first
+        field_ = label_field if i not in exports or multi is None else "labels" if multi else "label"
+        read[i] = load_records(paths[i], text_field=text_field, label_field=field_, labels=labels)
+        multi = read[i].multilabel if multi is None else multi
+    multi = None
+    for i, p in enumerate(paths):
+        recs = read[i]
         if multi is not None and recs.multilabel != multi:
             raise DataError(f"{p}: mixes multi-label and single-label files; use one kind of label field")
         multi = recs.multilabel
