@@ -160,7 +160,9 @@ def _why(clf, c: _Candidate, thresholds: np.ndarray | None) -> str:
     s = c.scores
     if clf.multilabel:
         k = c.focus
-        return f"{names[k]} {s[k]:.2f} near its threshold {thresholds[k]:.2f}"
+        if c.u <= 0.5:
+            return f"{names[k]} {s[k]:.2f} near its threshold {thresholds[k]:.2f}"
+        return f"{names[k]} {s[k]:.2f}, the nearest any label comes to its threshold ({thresholds[k]:.2f})"
     if c.second < 0:
         return f"{names[c.focus]} {s[c.focus]:.2f}"
     return (f"{names[c.focus]} {s[c.focus]:.2f} vs {names[c.second]} {s[c.second]:.2f}: "
