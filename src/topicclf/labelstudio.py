@@ -55,7 +55,7 @@ def labeling_config(labels: Sequence[str], multilabel: bool = True) -> str:
     mode = "multiple" if multilabel else "single"
     return (
         "<View>\n"
-        '  <Header value="Why this article: $why"/>\n'
+        '  <Header value="$why" size="6"/>\n'
         '  <Text name="text" value="$text"/>\n'
         f'  <Choices name="labels" toName="text" choice="{mode}" showInline="true">\n'
         f"{choices}\n"
