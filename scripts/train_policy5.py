@@ -1,21 +1,24 @@
-"""Rebuild the shipped default model ``models/policy5`` from the policy5 train and dev sets.
+"""Rebuild the shipped default model ``models/policy5`` from the policy5 labelled sets.
 
     python scripts/train_policy5.py                 # variant table, dev report, shipped model
     python scripts/train_policy5.py --no-variants   # skip the variant comparison table (faster)
+    python scripts/train_policy5.py --teacher-labels T.jsonl   # adds the distilled variant
 
 What it does, in order:
 
-1. trains a handful of variants on ``policy5/train.jsonl`` only and scores each on
-   ``policy5/dev.jsonl`` (macro-F1 overall, per group: VNTC-vi, Dân Trí-vi, en; F1 per label);
-2. trains the chosen variant (``CHOSEN``) on train only and writes its full dev report
+1. trains a handful of variants WITHOUT dev (policy5 v1 on ``train.jsonl`` only, the rest on
+   ``train.jsonl`` + ``train2.jsonl``) and scores each on ``policy5/dev.jsonl`` (macro-F1
+   overall, per group: VNTC-vi, Dân Trí-vi, en; F1 per label);
+2. trains the chosen variant (``CHOSEN``) on train + train2 and writes its full dev report
    (metrics.json, report.md, plots) into the model folder under ``report/``;
-3. trains the SHIPPED model with the same settings on train + dev and saves it to
+3. trains the SHIPPED model with the same settings on train + train2 + dev and saves it to
    ``models/policy5`` with a model card that explains all of the above.
 
 Per-label thresholds always come from cross-validated decision values on the training data
 (held-out folds), never from dev. Deterministic: fixed seed, data SHA-256s in config.json.
-Needs the data root (``$TOPICCLF_DATA`` or ``../shared/data``); one CPU core is enough
-(a few minutes).
+Needs the data root (``$TOPICCLF_DATA`` or ``../shared/data``); a few minutes on one core.
+``--teacher-labels`` takes the fine-tuned teacher's scores of unlabelled articles, written by
+``scripts/train_policy5_cascade.py --pool N``.
 """
 
 from __future__ import annotations
@@ -47,23 +50,24 @@ SEED = 0
 COMMAND = "python scripts/train_policy5.py"
 
 # Shared settings of every variant; a variant overrides some of them.
-BASE = dict(ngram_range=(1, 2), min_df=2, sublinear_tf=True, loss="squared_hinge", C=0.5,
+BASE = dict(ngram_range=(1, 2), min_df=3, sublinear_tf=True, loss="squared_hinge", C=1.0,
             class_weight=None, cv=5, seed=SEED)
 
-# (key, description, overrides, extra) -- extra: "low_weight" (weight of `low`-confidence
-# records) or "weak" (weakly labelled auxiliary records, see weak_records()).
+# (key, description, overrides, extra) -- extra: "data" ("train" = policy5 v1's data, default
+# train + train2), "lead" (the title and first sentences repeated before the article: position
+# salience), "distill" (weight of the teacher's labels of unlabelled articles).
 VARIANTS = [
-    ("base", "syllable 1-2 grams, min_df 2, LinearSVC C=0.5 (library defaults)", {}, {}),
-    ("ngram13", "1-3 grams, min_df 2, C=1.0", dict(ngram_range=(1, 3), C=1.0), {}),
-    ("md3_C0.5", "1-2 grams, min_df 3, C=0.5", dict(min_df=3, C=0.5), {}),
-    ("md3_C1", "1-2 grams, min_df 3, C=1.0", dict(min_df=3, C=1.0), {}),
-    ("chosen", "1-2 grams, min_df 3, C=2.0", dict(min_df=3, C=2.0), {}),
-    ("balanced", "chosen + class_weight=balanced", dict(min_df=3, C=2.0, class_weight="balanced"), {}),
-    ("low_half", "chosen + `low`-confidence records at weight 0.5", dict(min_df=3, C=2.0), {"low_weight": 0.5}),
-    ("weak", "chosen + 4.3k weakly labelled records (20NG train, UPR, CAP bills, VNTC train negatives) "
-             "at weight 0.3, thresholds on gold records only", dict(min_df=3, C=2.0), {"weak": 0.3}),
-    ("words", "chosen on Vietnamese *words* (underthesea segmentation; a word's syllables form one "
-              "token) instead of syllables, English unchanged", dict(min_df=3, C=2.0), {"words": True}),
+    ("v1", "policy5 v1: train only, 1-2 grams, min_df 3, C 2", dict(C=2.0), {"data": "train"}),
+    ("v1_t2", "v1 settings on train + train2", dict(C=2.0), {}),
+    ("chosen", "train + train2, C 1", {}, {}),
+    ("C0.5", "train + train2, C 0.5", dict(C=0.5), {}),
+    ("md2", "train + train2, min_df 2", dict(min_df=2), {}),
+    ("ngram13", "train + train2, 1-3 grams", dict(ngram_range=(1, 3)), {}),
+    ("balanced", "train + train2, class_weight balanced", dict(class_weight="balanced"), {}),
+    ("lead", "train + train2, title + first sentence repeated before the text (position salience)", {},
+     {"lead": 1}),
+    ("distilled", "train + train2 + unlabelled articles with the e5ft teacher's labels at weight 0.5", {},
+     {"distill": 0.5}),
 ]
 CHOSEN = "chosen"
 
@@ -72,142 +76,95 @@ def group_of(source: str) -> str:
     return GROUPS.get(source, "en")
 
 
+def concat(*parts):
+    """One Records out of several (policy5 files share ``text``/``labels``; extra fields may differ)."""
+    out = copy.copy(parts[0])
+    out.texts = [t for p in parts for t in p.texts]
+    out.labels = [l for p in parts for l in p.labels]
+    out.ids = [i for p in parts for i in p.ids]
+    out.langs = [l for p in parts for l in p.langs]
+    keys = sorted({k for p in parts for k in p.extra})
+    out.extra = {k: [v for p in parts for v in (p.extra.get(k) or [None] * len(p.texts))] for k in keys}
+    return out
+
+
+def lead_texts(texts: list[str], k: int) -> list[str]:
+    from topicclf.sentences import split_sentences
+    from topicclf.text import normalize
+
+    out = []
+    for t in texts:
+        n = normalize(t)
+        out.append("\n".join(split_sentences(n)[:k] + [n]))
+    return out
+
+
+def pool_texts(root: Path, ids: list[str]) -> list[str]:
+    """Texts of unlabelled articles by their ``corpus:id`` (ids as in policy5/unlabelled.jsonl)."""
+    want: dict[str, set] = {}
+    for i in ids:
+        corpus, rid = i.split(":", 1)
+        want.setdefault(corpus, set()).add(rid)
+    found = {}
+    for corpus, rids in want.items():
+        for r in _read_gz(root / corpus):
+            key = f"{r['label']}/{r['id']}" if corpus.endswith(("bbc_news.jsonl.gz", "20newsgroups_bydate.jsonl.gz")) else r["id"]
+            if key in rids:
+                found[f"{corpus}:{key}"] = r["text"]
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise SystemExit(f"{len(missing)} teacher-labelled articles not found in the corpora, e.g. {missing[0]}")
+    return [found[i] for i in ids]
+
+
 def _read_gz(path):
     with gzip.open(path, "rt", encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def _key(text: str) -> str:
-    from topicclf.text import normalize
-
-    return hashlib.sha1(" ".join(normalize(text).lower().split()).encode("utf-8")).hexdigest()
-
-
-# Weak labels: a source label says something certain about some policy5 labels only. Each
-# record gets weight w for the labels it informs (as positive or negative) and 0 (ignored)
-# for the others. Only sources that neither policy5 dev nor the held-out set draw from
-# (VNTC train, 20NG train, UPR, CAP bills), and never a text that is in policy5 train or dev.
-_NOT_HR = {"Development", "Poverty", "Environment", "Corruption", "Other", "General", "UPR process",
-           "Technical assistance and cooperation", "Public security", "Counter-terrorism"}
+def teacher_records(path: Path, root: Path, allowed: set[str]):
+    """``(texts, labels, weights)`` from the teacher's scores (common scale: 0.5 = its threshold)."""
+    rows = [json.loads(l) for l in open(path, encoding="utf-8") if l.strip()]
+    bad = [r["id"] for r in rows if r["id"] not in allowed]
+    if bad:
+        raise SystemExit(f"{path}: {len(bad)} ids are not in policy5/unlabelled.jsonl (e.g. {bad[0]}): "
+                         "only those articles may be used for distillation")
+    texts = pool_texts(root, [r["id"] for r in rows])
+    labels = [[l for l in LABELS if r["scores"][l] >= 0.5] for r in rows]
+    return texts, labels
 
 
-def weak_records(root: Path, exclude: set[str], seed: int = SEED):
-    rng = random.Random(seed)
-    seen = set(exclude)
-    out, files = [], []
-
-    def add(text, pos, informed):
-        k = _key(text)
-        if k in seen:
-            return
-        seen.add(k)
-        w = np.array([1.0 if (l in pos or l in informed) else 0.0 for l in LABELS])
-        out.append((text, sorted(pos), w))
-
-    p = root / "en" / "20newsgroups_bydate.jsonl.gz"
-    files.append(p)
-    by: dict[str, list] = {}
-    for r in _read_gz(p):
-        if r.get("split") == "train":
-            by.setdefault(r["label"], []).append(r)
-    for g in ("soc.religion.christian", "talk.religion.misc", "alt.atheism"):
-        for r in rng.sample(by[g], min(133, len(by[g]))):
-            add(r["text"], ["religion"], ["democracy", "sovereignty", "foreign_relations"])
-    neg = [g for g in sorted(by) if g.split(".")[0] in ("comp", "rec", "sci", "misc") and g != "sci.crypt"]
-    for g in neg:
-        for r in rng.sample(by[g], min(150 // len(neg) * 3, len(by[g]))):
-            add(r["text"], [], LABELS)
-    p = root / "en" / "upr_recommendations.jsonl.gz"
-    files.append(p)
-    upr = _read_gz(p)
-    rng.shuffle(upr)
-    n = 0
-    for r in upr:
-        issues = set(r["labels"])
-        if not issues - _NOT_HR:
-            continue
-        pos, informed = ["human_rights"], ["sovereignty"]
-        if "Elections" in issues:
-            pos.append("democracy")
-        if "Freedom of religion and belief" in issues:
-            pos.append("religion")
-        else:
-            informed.append("religion")
-        add(r["text"], pos, informed)
-        n += 1
-        if n >= 2000:
-            break
-    p = root / "en" / "cap_us_bills.jsonl.gz"
-    files.append(p)
-    bills = _read_gz(p)
-    for r in bills:
-        if r["cap_code"] == 19:
-            add(r["text"], ["foreign_relations"], ["religion"])
-        elif r["cap_code"] == 2:
-            add(r["text"], ["human_rights"], ["sovereignty", "foreign_relations"])
-    negb = [r for r in bills if r["cap_code"] in (1, 3, 4, 6, 7, 8, 10, 13, 14, 15, 17, 21)]
-    for r in rng.sample(negb, min(300, len(negb))):
-        add(r["text"], [], LABELS)
-    p = root / "vntc" / "train.jsonl.gz"
-    files.append(p)
-    byv: dict[str, list] = {}
-    for r in _read_gz(p):
-        byv.setdefault(r["label"], []).append(r)
-    for g in ("The thao", "Vi tinh", "Suc khoe", "Khoa hoc"):
-        for r in rng.sample(byv[g], 200):
-            add(r["text"], [], LABELS)
-    for r in rng.sample(byv["Kinh doanh"], 200):
-        add(r["text"], [], ["democracy", "human_rights", "religion", "sovereignty"])
-    return out, files
-
-
-def word_texts(texts: list[str]) -> list[str]:
-    """Vietnamese texts as underthesea words, each word's syllables glued by U+2581 into one
-    token for the n-gram features (English and other texts unchanged)."""
-    from topicclf import detect_language, normalize, tokenize
-
-    out = []
-    for t in texts:
-        n = normalize(t)
-        if detect_language(n).lang == "vi":
-            out.append(" ".join(w.replace("_", "\u2581") for w in tokenize(n, lang="vi", mode="word")))
-        else:
-            out.append(t)
-    return out
-
-
-def fit_variant(train, params: dict, extra: dict, name: str, weak=None, meta=None):
+def fit_variant(train, params: dict, extra: dict, name: str, teacher=None, meta=None):
     import topicclf
 
     texts, labels = list(train.texts), list(train.labels)
-    if extra.get("words"):
-        texts = word_texts(texts)
-    SW = np.ones((len(texts), len(LABELS)))
-    mask = None
-    if "low_weight" in extra:
-        low = np.array([c == "low" for c in train.extra["confidence"]])
-        SW[low] = extra["low_weight"]
-    if "weak" in extra:
-        texts += [w[0] for w in weak]
-        labels += [w[1] for w in weak]
-        SW = np.vstack([SW, np.array([w[2] for w in weak]) * extra["weak"]])
-        mask = np.r_[np.ones(len(train), bool), np.zeros(len(weak), bool)]
+    if extra.get("lead"):
+        texts = lead_texts(texts, extra["lead"])
+    SW, mask = None, None
+    if "distill" in extra:
+        if teacher is None:
+            raise ValueError("the distilled variant needs --teacher-labels")
+        t_texts, t_labels = teacher
+        SW = np.r_[np.ones(len(texts)), np.full(len(t_texts), extra["distill"])]
+        mask = np.r_[np.ones(len(texts), bool), np.zeros(len(t_texts), bool)]  # thresholds: gold only
+        texts, labels = texts + list(t_texts), labels + list(t_labels)
     return topicclf.train(texts, labels, label_set=LABELS, languages=["vi", "en"], name=name, meta=meta,
-                          sample_weight=None if (SW == 1).all() else SW, calibration_mask=mask,
-                          **{**BASE, **params})
+                          sample_weight=SW, calibration_mask=mask, **{**BASE, **params})
 
 
-def score_dev(clf, dev, dev_groups):
+def score_dev(clf, dev, dev_groups, extra: dict | None = None):
     from topicclf.evaluate import evaluate
 
+    texts = lead_texts(dev.texts, extra["lead"]) if (extra or {}).get("lead") else dev.texts
     # snippet_chars=0: the report is committed beside the model, so it quotes no article text
-    return evaluate(clf, dev.texts, dev.labels, ids=dev.ids, snippet_chars=0,
+    return evaluate(clf, texts, dev.labels, ids=dev.ids, snippet_chars=0,
                     groups={"group": dev_groups, "lang": [l or "und" for l in dev.langs]})
 
 
 def row_of(result, clf) -> dict:
     g = result["groups"]["group"]
-    return {"macro_f1": result["macro_f1"], "cv_macro_f1": getattr(clf.estimator, "cv_scores_", {}).get("macro_f1"), **{k: g[k]["macro_f1"] for k in GROUP_ORDER if k in g},
+    return {"macro_f1": result["macro_f1"], "cv_macro_f1": getattr(clf.estimator, "cv_scores_", {}).get("macro_f1"),
+            **{k: g[k]["macro_f1"] for k in GROUP_ORDER if k in g},
             "per_label": {l: result["per_label"][l]["f1"] for l in LABELS}}
 
 
@@ -217,9 +174,11 @@ def table_md(rows: list[tuple[str, str, dict]]) -> str:
     lines = [head, "|---|---|---|---|---|---|" + "---|" * (len(LABELS) + 1)]
     for key, desc, r in rows:
         mark = f"**{key}** (shipped settings)" if key == CHOSEN else key
+        cv = r.get("cv_macro_f1")
         lines.append(f"| {mark} | {desc} | {r['macro_f1']:.3f} | "
                      + " | ".join(f"{r.get(k, float('nan')):.3f}" for k in GROUP_ORDER) + " | "
-                     + " | ".join(f"{r['per_label'][l]:.2f}" for l in LABELS) + f" | {r['cv_macro_f1']:.3f} |")
+                     + " | ".join(f"{r['per_label'][l]:.2f}" for l in LABELS)
+                     + (f" | {cv:.3f} |" if cv is not None else " | |"))
     return "\n".join(lines)
 
 
@@ -227,7 +186,12 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=str(REPO / "models" / "policy5"))
     ap.add_argument("--no-variants", action="store_true", help="skip the variant comparison table")
+    ap.add_argument("--teacher-labels", default=None,
+                    help="JSONL of the teacher's scores of unlabelled articles (adds the distilled variant)")
+    ap.add_argument("--variants", default=None, help="comma-separated variant keys to compare (default: all)")
+    ap.add_argument("--no-ship", action="store_true", help="compare variants only; write no model")
     args = ap.parse_args(argv)
+    keep = set(args.variants.split(",")) if args.variants else None
 
     from topicclf.data import data_root, file_digest, load_records
     from topicclf.evaluate import write_report
@@ -235,55 +199,57 @@ def main(argv=None) -> int:
     root = data_root()
     if root is None:
         raise SystemExit("no data: set TOPICCLF_DATA or put shared/data beside the repository")
-    train_path, dev_path = root / "policy5" / "train.jsonl", root / "policy5" / "dev.jsonl"
-    train = load_records(train_path, labels=LABELS)
-    dev = load_records(dev_path, labels=LABELS)
+    paths = {k: root / "policy5" / f"{k}.jsonl" for k in ("train", "train2", "dev")}
+    recs = {k: load_records(p, labels=LABELS) for k, p in paths.items()}
+    dev = recs["dev"]
     dev_groups = [group_of(s) for s in dev.extra["source"]]
+    data = {"train": recs["train"], "train+train2": concat(recs["train"], recs["train2"])}
     t_start = time.time()
     chosen = next(v for v in VARIANTS if v[0] == CHOSEN)
+    teacher = None
+    if args.teacher_labels:
+        allowed = {f"{r['corpus']}:{r['id']}" for r in _read_jsonl(root / "policy5" / "unlabelled.jsonl")}
+        teacher = teacher_records(Path(args.teacher_labels), root, allowed)
 
-    # 1. variant table: every variant trained on train only, scored on dev
-    rows, weak_files = [], []
+    # 1. variant table: every variant trained without dev, scored on dev
+    rows = []
     if not args.no_variants:
-        weak = None
         for key, desc, params, extra in VARIANTS:
-            if "weak" in extra and weak is None:
-                weak, weak_files = weak_records(root, {_key(t) for t in train.texts + dev.texts})
+            if ("distill" in extra and teacher is None) or (keep and key not in keep):
+                continue
             t0 = time.time()
-            clf = fit_variant(train, params, extra, name=f"policy5-{key}", weak=weak)
-            dev_in = dev
-            if extra.get("words"):  # the same segmentation before the model, at scoring time
-                dev_in = copy.copy(dev)
-                dev_in.texts = word_texts(dev.texts)
-            r = row_of(score_dev(clf, dev_in, dev_groups), clf)
+            clf = fit_variant(data[extra.get("data", "train+train2")], params, extra, name=f"policy5-{key}",
+                              teacher=teacher)
+            r = row_of(score_dev(clf, dev, dev_groups, extra), clf)
             rows.append((key, desc, r))
             print(f"{key:10s} dev macro-F1 {r['macro_f1']:.3f}  "
                   + "  ".join(f"{k} {r.get(k, float('nan')):.3f}" for k in GROUP_ORDER)
                   + "  " + " ".join(f"{l[:5]} {r['per_label'][l]:.2f}" for l in LABELS)
-                  + f"  cv {r['cv_macro_f1']:.3f}  ({time.time() - t0:.0f} s)", flush=True)
+                  + f"  ({time.time() - t0:.0f} s)", flush=True)
 
-    # 2. the chosen variant on train only: the honest dev report
-    dev_clf = fit_variant(train, chosen[2], chosen[3], name="policy5 (train only)")
-    dev_result = score_dev(dev_clf, dev, dev_groups)
+    if args.no_ship:
+        return 0
+
+    # 2. the chosen variant without dev: the honest dev report
+    dev_clf = fit_variant(data[chosen[3].get("data", "train+train2")], chosen[2], chosen[3],
+                          name="policy5 (without dev)", teacher=teacher)
+    dev_result = score_dev(dev_clf, dev, dev_groups, chosen[3])
     dev_row = row_of(dev_result, dev_clf)
     extra_files = {}
     with tempfile.TemporaryDirectory() as tmp:
-        write_report(dev_result, tmp, title="policy5, trained on train only, scored on dev")
+        write_report(dev_result, tmp, title="policy5, trained on train + train2 (not dev), scored on dev")
         for f in sorted(Path(tmp).iterdir()):
             extra_files[f"report/{f.name}"] = f.read_bytes()
-    print(f"train-only model on dev: macro-F1 {dev_row['macro_f1']:.3f}  "
+    print(f"model without dev, on dev: macro-F1 {dev_row['macro_f1']:.3f}  "
           + "  ".join(f"{k} {dev_row.get(k, float('nan')):.3f}" for k in GROUP_ORDER), flush=True)
 
-    # 3. the shipped model: same settings, train + dev
-    both = load_records(train_path, labels=LABELS)
-    both.texts += dev.texts
-    both.labels += dev.labels
-    both.ids += dev.ids
-    both.langs += dev.langs
-    for k in both.extra:
-        both.extra[k] = list(both.extra[k]) + list(dev.extra[k])
-    data = [{"path": f"policy5/{p.name}", "sha256": file_digest(p), "records": len(r)}
-            for p, r in ((train_path, train), (dev_path, dev))]
+    # 3. the shipped model: same settings, train + train2 + dev
+    both = concat(recs["train"], recs["train2"], dev)
+    used = [("train", recs["train"]), ("train2", recs["train2"]), ("dev", dev)]
+    sources = [{"path": f"policy5/{k}.jsonl", "sha256": file_digest(paths[k]), "records": len(r)} for k, r in used]
+    if teacher is not None and "distill" in chosen[3]:
+        sources.append({"path": str(args.teacher_labels), "sha256": file_digest(Path(args.teacher_labels)),
+                        "records": len(teacher[0]), "note": "teacher labels of policy5/unlabelled.jsonl articles"})
     params = {**BASE, **chosen[2]}
     meta = {
         "description": ("Default policy5 model: multi-label democracy / human_rights / religion / "
@@ -291,25 +257,22 @@ def main(argv=None) -> int:
                         "vi+en linear model (LinearSVC one-vs-rest) over syllable 1-2 gram TF-IDF, "
                         "per-label Platt calibration and F1-optimal thresholds on 5-fold "
                         "cross-validated decision values."),
-        "training": {"data": data, "command": COMMAND,
+        "training": {"data": sources, "command": COMMAND,
                      "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()}},
-        "metrics": {"dev_train_only": {
-            "note": "model with the same settings trained on policy5 train only, scored on policy5 dev; "
-                    "the shipped model also saw dev",
+        "metrics": {"dev_without_dev": {
+            "note": "model with the same settings trained on policy5 train + train2 (not dev), scored on "
+                    "policy5 dev; the shipped model also saw dev",
             "macro_f1": dev_row["macro_f1"], "micro_f1": dev_result["micro_f1"],
             "groups": {k: dev_row[k] for k in GROUP_ORDER if k in dev_row},
             "per_label_f1": dev_row["per_label"]}},
     }
     if rows:
         meta["variants"] = [{"variant": k, "settings": d, **r} for k, d, r in rows]
-        if weak_files:
-            meta["variants_aux_data"] = [{"path": f"{p.parent.name}/{p.name}", "sha256": file_digest(p)}
-                                         for p in weak_files]
-    shipped = fit_variant(both, chosen[2], chosen[3], name="policy5", meta=meta)
+    shipped = fit_variant(both, chosen[2], chosen[3], name="policy5", meta=meta, teacher=teacher)
     thr = shipped.thresholds
-    card = card_extra(rows, dev_row, dev_result, thr, shipped)
+    card = card_extra(rows, dev_row, dev_result, thr, shipped, len(both.texts))
     out = Path(args.out)
-    shipped.save(out, card_extra=card, extra_files=extra_files)
+    shipped.save(out, card_extra=card, extra_files=extra_files, overwrite=True)
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
     print(f"saved {out}: {size / 1e6:.2f} MB, {shipped.pipeline[0].n_features_out_} features; "
           f"thresholds {json.dumps({k: round(v, 3) for k, v in thr.items()})}; "
@@ -317,53 +280,57 @@ def main(argv=None) -> int:
     return 0
 
 
-def encoder_variant_lines() -> list[str]:
-    """The e5 variant's dev numbers, as measured by its own script (models/policy5-e5)."""
-    path = REPO / "models" / "policy5-e5" / "config.json"
+def _read_jsonl(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def slower_model_lines() -> list[str]:
+    """The cascade's and the teacher's dev numbers, as measured by their own script."""
+    path = REPO / "models" / "policy5-cascade" / "config.json"
     if not path.exists():
         return []
-    m = json.loads(path.read_text(encoding="utf-8")).get("metrics", {}).get("dev_train_only")
+    cfg = json.loads(path.read_text(encoding="utf-8"))
+    m = cfg.get("metrics", {}).get("dev_without_dev")
     if not m:
         return []
-    groups = ", ".join(f"{g} {m[g]:.3f}" for g in GROUP_ORDER if g in m)
+    groups = ", ".join(f"{g} {m['groups'][g]:.3f}" for g in GROUP_ORDER if g in m.get("groups", {}))
     return [
-        "**With the multilingual encoder.** [`policy5-e5`](../policy5-e5/README.md) keeps this "
-        "model for Vietnamese and routes English articles to multilingual-e5-small embeddings with "
-        f"a linear head: dev macro-F1 {m['macro_f1']:.3f} ({groups}), trained on train only, "
-        f"measured by `{m.get('command', 'python scripts/train_policy5_e5.py')}`. It is better on "
-        "English but not the default, because an English article then costs about half a second "
-        "of CPU instead of a few microseconds; e5 embeddings for Vietnamese too, and TF-IDF and e5 "
-        "concatenated, were worse on dev (`benchmarks/results/transformer.json`).",
+        "**Slower and better: [`policy5-cascade`](../policy5-cascade/README.md).** This model answers "
+        "the articles it is sure of; the others also go to a multilingual-e5-small fine-tuned on "
+        f"train + train2 (the teacher), and the two scores are averaged: dev macro-F1 {m['macro_f1']:.3f} "
+        f"({groups}), measured by `python scripts/train_policy5_cascade.py`, at a fraction of this "
+        "model's speed (its card gives the share handed over and the throughput).",
         "",
     ]
 
 
-def card_extra(rows, dev_row, dev_result, thr, shipped) -> str:
+def card_extra(rows, dev_row, dev_result, thr, shipped, n_train) -> str:
     g = dev_result["groups"]["group"]
     n = {k: g[k]["n"] for k in GROUP_ORDER if k in g}
     lines = [
         "## How this model was built",
         "",
-        f"Command: `{COMMAND}` (deterministic, seed {SEED}; 1-2 minutes on one core). It needs the "
+        f"Command: `{COMMAND}` (deterministic, seed {SEED}; a few minutes on one core). It needs the "
         "data root (`$TOPICCLF_DATA` or `../shared/data`, see `data/README.md`); the SHA-256 of each data "
         "file is in `config.json` under `training.data`.",
         "",
         "**Model.** One joint Vietnamese + English model: lower-cased syllable 1-2 gram TF-IDF "
-        "(`NgramVectorizer`, min_df 3, sublinear tf), one LinearSVC per label (C = 2.0, one-vs-rest). "
+        f"(`NgramVectorizer`, min_df {BASE['min_df']}, sublinear tf), one LinearSVC per label "
+        f"(C = {({**BASE, **next(v for v in VARIANTS if v[0] == CHOSEN)[2]})['C']}, one-vs-rest). "
         "Each label gets a Platt sigmoid, so its score is in [0, 1], and its own threshold.",
         "",
         "**Thresholds.** Each label's threshold is the F1-maximising cut on its calibrated scores for "
         "held-out folds of the training data (5-fold cross-validation). Dev did not set any "
         "threshold. It was used only to choose among the handful of variants below.",
         "",
-        "**Which data.** The shipped model is trained on policy5 train + dev (2,069 articles). "
-        "The numbers below come from a model with the **same settings trained on train only** "
-        "(1,621 articles) and scored on dev. The shipped model has seen dev, so no honest dev "
-        "number exists for it. Dev was also used to pick the variant, so even the train-only "
-        "numbers are somewhat optimistic. The held-out policy5 test set, kept outside the repository, "
-        "is the real judge.",
+        f"**Which data.** The shipped model is trained on policy5 train + train2 + dev ({n_train:,} articles). "
+        "The numbers below come from a model with the **same settings trained on train + train2** "
+        "and scored on dev. The shipped model has seen dev, so no honest dev number exists for it. "
+        "Dev was also used to pick the variant, so even these numbers are somewhat optimistic. The "
+        "held-out policy5 test set, kept outside the repository, is the real judge.",
         "",
-        "## Dev results (train-only model)",
+        "## Dev results (model trained without dev)",
         "",
         f"Dev macro-F1 **{dev_row['macro_f1']:.3f}** (micro-F1 {dev_result['micro_f1']:.3f}). By group: "
         + ", ".join(f"{k} {dev_row[k]:.3f} (n={n[k]})" for k in GROUP_ORDER if k in dev_row)
@@ -372,38 +339,32 @@ def card_extra(rows, dev_row, dev_result, thr, shipped) -> str:
         "",
         "The targets for the held-out set are macro-F1 ≥ 0.85 on VNTC-era Vietnamese, ≥ 0.80 on 2021 "
         "Dân Trí and ≥ 0.80 on English, and F1 ≥ 0.70 on every label. On dev, this model **does "
-        "not reach them**, English and `sovereignty` least of all. Read the scores as a ranking "
+        "not reach them**, VNTC-vi and `sovereignty` least of all. Read the scores as a ranking "
         "signal with the stated precision and recall, not as settled labels.",
         "",
     ]
     if rows:
         lines += [
-            "## Variants compared (train only → dev)",
+            "## Variants compared (without dev → dev)",
             "",
-            "Every row is trained on policy5 train only and scored on dev. The groups are VNTC-vi (source "
-            "`vntc-test`), Dân Trí-vi (`dantri`), and en (`bbc` + `20ng` + `cap-nyt`). The en group has "
-            "116 texts and sovereignty has 29 positives, so differences of 0.02 are within noise.",
+            "Every row is trained without dev and scored on dev. The groups are VNTC-vi (source "
+            "`vntc-test`), Dân Trí-vi (`dantri`), and en (`bbc` + `20ng` + `cap-nyt`). Dev holds 448 "
+            "articles (116 English) and sovereignty has 29 positives, so differences of 0.02 are "
+            "within noise.",
             "",
             table_md(rows),
             "",
-            "Why these settings: they have the best dev macro-F1 of the table, and their train CV macro-F1 "
-            "is within 0.01 of the best. The margins over the neighbouring settings (min_df 3 with C 0.5 "
-            "or 1) are within noise, so the plain model was kept. None of these helped on dev: "
-            "`class_weight=balanced` (better on en, worse on VNTC-vi), down-weighting `low`-confidence "
-            "records, 1-3 grams, the weak auxiliary data, and Vietnamese word features (`words`: "
-            "underthesea segmentation gives one token per word, e.g. `chủ▁quyền`; syllable 1-2 grams "
-            "already see those words as bigrams, and segmentation would cost milliseconds per article "
-            "at scoring time). The weak data's labels were used only for "
-            "the topics they inform, and thresholds were fitted on gold records only. Even so, "
-            "`human_rights` fell, because UPR recommendations are not news. Explored outside this "
-            "script and also not better on dev: logistic loss (C 10-30, dev macro-F1 0.68-0.69), "
-            "self-training on confident pseudo-labels of unlabelled VNTC train and 20NG train articles "
-            "(0.67-0.70), and a per-language pair of models. The pair scored en 0.60-0.62 against the "
-            "joint model's 0.57-0.61, with about equal Vietnamese. That is not clearly better, so the "
-            "joint model is kept.",
+            "What moved the numbers: train2's 3,833 articles (v1 → v1_t2: English 0.59 → 0.73). Among "
+            "the settings on train + train2, C 1 is best on dev and the neighbours are within noise. "
+            "Repeating the title and first sentence (a cheap position signal) did not help. "
+            "Salience from sentence scores was also measured by `python benchmarks/policy5_salience.py` "
+            "(a sentence-level model trained on article labels, aggregated and stacked with the "
+            "article model): no gain on dev. In policy5 v1 (train only) these did not help either: "
+            "down-weighting `low`-confidence records, weak labels from UPR/CAP/20NG, Vietnamese word "
+            "features, logistic loss, self-training on the model's own labels.",
             "",
         ]
-        lines += encoder_variant_lines()
+    lines += slower_model_lines()
     lines += [
         "## Mixed Vietnamese/English text and other languages",
         "",
@@ -417,16 +378,15 @@ def card_extra(rows, dev_row, dev_result, thr, shipped) -> str:
         "",
         "## Limitations",
         "",
-        "- Small training set: 2,069 articles, of which 411 are English (BBC and 20 Newsgroups). English, "
-        "  and short English headlines most of all, are the weakest part. The thresholds are "
-        "  shared by both languages, and mostly fitted on Vietnamese folds.",
-        "- `sovereignty` has only 127 positive articles; it is the least reliable label.",
+        f"- Training set: {n_train:,} articles. `sovereignty` has the fewest positives and is the least "
+        "  reliable label; the thresholds are shared by both languages.",
         "- The training sets were drawn with a keyword pre-filter, so label frequencies are much higher "
         "  than in a raw news stream. On a stream, expect lower precision at these thresholds.",
         "- Bag of n-grams: there is no notion of a passing mention. A text that lists topic "
-        "  words (\"democracy, human rights, religion...\") can get labels the taxonomy would not give.",
-        "- The texts come from news of 2005-07 (VNTC), 2020-21 (Dân Trí), 2004-05 (BBC) and Usenet posts. "
-        "  New names and events are unknown words to the model.",
+        "  words (\"democracy, human rights, religion...\") can get labels the taxonomy would not give. "
+        "  `clf.evidence(text)` shows the sentences behind each label, so a reader can check.",
+        "- The texts come from news of 2005-07 (VNTC), 2020-21 (Dân Trí), 2004-05 (BBC), NYT headlines "
+        "  and Usenet posts. New names and events are unknown words to the model.",
         "- 20 Newsgroups texts keep their headers, so header words are features too.",
         "",
         "Thresholds of the shipped model: " + ", ".join(f"{k} {v:.3f}" for k, v in thr.items()) + ".",
