@@ -2,8 +2,8 @@
 
 The retraining loop on the shared policy5 data, end to end:
 
-1. train a model on ``policy5/train.jsonl`` only (the shipped policy5 settings: syllable 1-2
-   grams, min_df 3, LinearSVC C = 2.0, 5-fold calibration);
+1. train a model on ``policy5/train.jsonl`` only (the settings of the shipped policy5 v2:
+   syllable 1-2 grams, min_df 3, LinearSVC C = 1.0, 5-fold calibration);
 2. treat ``policy5/train2.jsonl`` as the unlabelled pool (its texts only, written to a
    temporary JSONL) and ``topicclf.select`` 200 articles from it; take their labels from
    train2 (a stand-in for the annotator);
@@ -45,7 +45,7 @@ from topicclf.comparison_report import write_comparison  # noqa: E402
 from topicclf.data import data_root  # noqa: E402
 
 LABELS = ["democracy", "human_rights", "religion", "sovereignty", "foreign_relations"]
-SETTINGS = dict(ngram_range=(1, 2), min_df=3, C=2.0, cv=5, languages=["vi", "en"], label_set=LABELS)
+SETTINGS = dict(ngram_range=(1, 2), min_df=3, C=1.0, cv=5, languages=["vi", "en"], label_set=LABELS)
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
