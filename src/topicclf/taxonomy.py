@@ -32,7 +32,7 @@ def _read(resource: str) -> dict:
 
 
 def _family(name: str | None) -> str | None:
-    """``"policy5"`` for ``policy5``, ``policy5-e5``, ``policy5 (train only)``; else ``None``."""
+    """``"policy5"`` for ``policy5``, ``policy5-<variant>``, ``policy5 (train only)``; else ``None``."""
     for family in _PACKAGED:
         if name and re.fullmatch(rf"{re.escape(family)}(?:[-_ ].*)?", str(name)):
             return family

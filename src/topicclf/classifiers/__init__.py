@@ -8,7 +8,7 @@
     embedding.py             "embedding": frozen encoder embeddings + linear head
     transformer.py           "transformer": a fine-tuned encoder scoring token windows
     transformer_training.py  its training (train_transformer)
-    routed.py                "routed": one model per language (policy5-e5)
+    routed.py                "routed": one model per language (RoutedTopicClassifier)
     registry.py              KINDS (kind -> module), load_dir, load, available_models
 
 The arrows go one way: ``registry`` -> each kind -> ``base``. ``base`` imports no kind, a kind

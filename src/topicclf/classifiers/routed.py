@@ -7,9 +7,10 @@ models of any kind, saved under ``routes/<lang>/`` and loaded by the registry's 
 (passed in as ``load``), so this module imports no other kind.
 
 Example:
-    >>> clf = topicclf.load("policy5-e5")                # doctest: +SKIP
-    >>> clf.routes                                       # doctest: +SKIP
-    {'vi': TopicClassifier(name='policy5', ...), 'en': EmbeddingTopicClassifier(...)}
+    >>> vi, en = topicclf.load("policy5"), topicclf.load("my-en-model")       # doctest: +SKIP
+    >>> clf = RoutedTopicClassifier({"vi": vi, "en": en}, meta={"name": "my-routed"})  # doctest: +SKIP
+    >>> clf.save("my-routed"); topicclf.load("my-routed").routes              # doctest: +SKIP
+    {'vi': TopicClassifier(name='policy5', ...), 'en': ...}
 """
 
 from __future__ import annotations
