@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE=1
 export HF_DATASETS_OFFLINE=1
 export TOKENIZERS_PARALLELISM=false
 
-.PHONY: demo test fuzz bench-vntc bench-score bench-e5-vntc models clean
+.PHONY: demo test notebook fuzz bench-vntc bench-score bench-e5-vntc models clean
 
 # the C extensions are built by the editable install: rebuild when their sources change
 $(VENV)/.base: pyproject.toml setup.py $(wildcard src/topicclf/*.c)
@@ -27,6 +27,9 @@ demo: $(VENV)/.base
 
 test: $(VENV)/.dev
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -q
+
+notebook: $(VENV)/.dev
+	$(PY) scripts/run_notebook.py
 
 fuzz: $(VENV)/.dev
 	TOPICCLF_FUZZ=1 OMP_NUM_THREADS=1 $(PY) -m pytest -q tests/test_text.py tests/test_text_fast.py tests/test_tokenize.py tests/test_lang.py tests/test_lang_fast.py tests/test_features.py tests/test_properties_model.py
