@@ -64,7 +64,22 @@ def train(records: list[dict], name: str, seed: int = 0):
 
 def positives(records: list[dict]) -> dict:
     return {l: sum(l in r["labels"] for r in records) for l in LABELS} | \
-        {"none": sum(not r["labels"] for r in records)}
+        {"none": sum(not r["labels"] for r in records),
+         "low_confidence": sum(r.get("confidence") == "low" for r in records)}
+
+
+def sweep(sizes: list[int], seeds: int, train1, pool, dump: Path, base, texts, gold) -> list[dict]:
+    """macro-F1 on dev of train + n selected vs train + n random (``seeds`` draws), per n."""
+    by_id = {r["id"]: r for r in pool}
+    rows = []
+    for n in sizes:
+        chosen = [by_id[r["id"]] for r in topicclf.select(dump, model=base, n=n, seed=0)]
+        sel = topicclf.evaluate(train(train1 + chosen, f"train+{n}-selected"), texts, gold, snippet_chars=0)["macro_f1"]
+        rnd = [topicclf.evaluate(train(train1 + random.Random(s).sample(pool, n), f"train+{n}-random{s}"), texts, gold,
+                                 snippet_chars=0)["macro_f1"] for s in range(seeds)]
+        rows.append({"n": n, "selected": sel, "random": rnd, "random_mean": float(np.mean(rnd)),
+                     "random_sd": float(np.std(rnd, ddof=1)) if len(rnd) > 1 else 0.0})
+    return rows
 
 
 def main() -> int:
@@ -73,6 +88,8 @@ def main() -> int:
     ap.add_argument("--random-seeds", type=int, default=5, help="random draws of n articles to compare with")
     ap.add_argument("--bootstrap", type=int, default=1000)
     ap.add_argument("--out", default=str(RESULTS / "active_learning"), help="results: OUT.json, OUT.md, OUT/ (plots)")
+    ap.add_argument("--sweep", default="400,800", help="more sizes, comma-separated, each against 3 random draws "
+                                                       "('' for none)")
     args = ap.parse_args()
     root = data_root()
     if root is None or not (root / "policy5" / "train2.jsonl").is_file():
@@ -92,6 +109,8 @@ def main() -> int:
         sel = topicclf.select(dump, model=base, n=args.n, seed=0)
         select_s = time.perf_counter() - t
         mixed = topicclf.select(dump, model=base, n=args.n, seed=0, random_share=0.2)
+        sizes = [int(x) for x in args.sweep.split(",") if x.strip()]
+        curve = sweep(sizes, 3, train1, pool, dump, base, [r["text"] for r in dev], [r["labels"] for r in dev])
     chosen = [by_id[r["id"]] for r in sel]
     chosen_mixed = [by_id[r["id"]] for r in mixed]
     arms = {"selected": chosen, "selected_20pct_random": chosen_mixed}
@@ -133,6 +152,7 @@ def main() -> int:
         "random_macro_f1": {"mean": float(rmac.mean()), "sd": float(rmac.std(ddof=1)) if len(rmac) > 1 else 0.0,
                             "min": float(rmac.min()), "max": float(rmac.max()), "all": rmac.tolist()},
         "comparisons": comparisons,
+        "sweep": curve,
         "seconds": round(time.perf_counter() - t0, 1),
         "versions": {"topicclf": topicclf.__version__},
     }
@@ -163,9 +183,16 @@ def markdown(r: dict, folder: str) -> str:
     for name, c in r["comparisons"].items():
         lines.append(f"- **{name}**: {c['summary']}")
     lines += ["", f"Report of the first comparison, with its plot: [{folder}/report.md]({folder}/report.md).", "",
-              "## What was labelled", "", "| arm | " + " | ".join(LABELS) + " | none |", "|---|" + "---|" * (len(LABELS) + 1)]
+              "## What was labelled", "", "Articles per label among the labelled ones; `none`: no label; `low`: records "
+              "the annotator marked low-confidence (borderline calls).", "",
+              "| arm | " + " | ".join(LABELS) + " | none | low |", "|---|" + "---|" * (len(LABELS) + 2)]
     for name, p in r["labelled_positives"].items():
-        lines.append(f"| {name} | " + " | ".join(str(p[l]) for l in LABELS) + f" | {p['none']} |")
+        lines.append(f"| {name} | " + " | ".join(str(p[l]) for l in LABELS) + f" | {p['none']} | {p['low_confidence']} |")
+    if r.get("sweep"):
+        lines += ["", "## More labels", "", "| n | train + n selected | train + n random (mean ± sd, 3 draws) |", "|---|---|---|"]
+        lines.append(f"| {n} | {d['selected']['macro_f1']:.3f} | {rm['mean']:.3f} ± {rm['sd']:.3f} |")
+        for row in r["sweep"]:
+            lines.append(f"| {row['n']} | {row['selected']:.3f} | {row['random_mean']:.3f} ± {row['random_sd']:.3f} |")
     s = r["selection"]
     lines += ["", f"Selection: {s['eligible']} eligible pool articles ({s['flagged']} flagged: {s['flags']}); "
               f"duplicates passed over: {s['duplicates_skipped']}; by the label the model was least sure of: "
