@@ -17,6 +17,7 @@ Usage::
     python benchmarks/score.py --model /tmp/vntc5k
     python benchmarks/score.py --train-quick /tmp/vntc5k   # train a 5k-article model first if missing
     python benchmarks/score.py --repeat 3               # best of 3: for a machine shared with others
+    python benchmarks/score.py --sizes 100000 --gzip --model policy5   # a .jsonl.gz dump, policy5
 
 The articles are read from ``$TOPICCLF_DATA/vntc/test.jsonl.gz`` or
 ``../shared/data/vntc/test.jsonl.gz``; nothing from them is printed.
@@ -64,7 +65,9 @@ def write_dump(articles: list[str], order: list[int], path: Path) -> None:
     if path.is_file():
         return
     tmp = path.with_suffix(".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
+    opener = (lambda p: gzip.open(p, "wt", encoding="utf-8", compresslevel=6)) if path.suffix == ".gz" \
+        else (lambda p: open(p, "w", encoding="utf-8"))
+    with opener(tmp) as f:
         for i, k in enumerate(order):
             f.write(json.dumps({"id": f"r{i:07d}", "text": articles[k]}, ensure_ascii=False) + "\n")
     tmp.replace(path)
@@ -146,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workdir", default=None, help="where dumps and outputs go (default: a temp folder)")
     p.add_argument("--repeat", type=int, default=1, help="runs per measurement; the fastest is reported")
     p.add_argument("--json", default=None, help="also write the results here")
+    p.add_argument("--gzip", action="store_true", help="score a gzip-compressed dump (.jsonl.gz)")
     p.add_argument("--skip-predict", action="store_true",
                    help="skip the in-memory predict baseline (for 1M records it holds every text in memory)")
     args = p.parse_args(argv)
@@ -162,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for size in args.sizes:
         order = sample_order(len(articles), size)
-        dump = work / f"vntc_{size}.jsonl"
+        dump = work / (f"vntc_{size}.jsonl" + (".gz" if args.gzip else ""))
         write_dump(articles, order, dump)
         # the best of --repeat runs: on a shared machine, the least disturbed one
         base = (max(predict_rate(clf, articles, order) for _ in range(args.repeat))
@@ -188,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{sp:>8} {r['vs_predict']:>9.2f}x")
     for size in args.sizes:
         base = next(r["predict_records_per_s"] for r in rows if r["size"] == size)
-        print(f"in-memory clf.predict, {size} records: {base:.0f} rec/s")
+        print(f"in-memory clf.predict, {size} records: {base:.0f} rec/s; topicclf score / predict: "
+              + ", ".join(f"{r['vs_predict']:.2f}x ({r['workers']} worker(s))" for r in rows if r["size"] == size))
     if args.json:
         Path(args.json).write_text(json.dumps({"model": model, "rows": rows}, indent=2))
     return 0

@@ -19,6 +19,7 @@ model import no scikit-learn, SciPy, matplotlib, torch or underthesea).
 from __future__ import annotations
 
 import os
+import threading
 from typing import Sequence
 
 import numpy as np
@@ -125,13 +126,25 @@ class NgramLinearScorer:
         self._fast = None
         self._table = None  # (coef, float32 [idf, coef.T])
         self._featurizer_built = False
+        self._lock = threading.Lock()  # threads score at once: build the featurizer once
 
     def __getstate__(self):  # copies and pickles rebuild the C featurizer and the table on use
         state = self.__dict__.copy()
         state.update(_fast=None, _table=None, _featurizer_built=False)
+        del state["_lock"]
         return state
 
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def _featurizer(self):
+        if not self._featurizer_built:
+            with self._lock:
+                self._build_featurizer()
+        return self._fast
+
+    def _build_featurizer(self) -> None:
         if not self._featurizer_built:
             p = self.params
             if p.get("norm", "l2") in ("l2", None):
@@ -139,7 +152,6 @@ class NgramLinearScorer:
                                              self.idf, p.get("ngram_range", (1, 2)), p.get("sublinear_tf", True),
                                              p.get("norm", "l2"), p.get("digits", True))
             self._featurizer_built = True
-        return self._fast
 
     def available(self) -> bool:
         return ext_enabled() and self._featurizer() is not None
@@ -152,10 +164,13 @@ class NgramLinearScorer:
         coef = self.head.coef_
         cached = self._table
         if cached is None or cached[0] is not coef:
-            table = np.empty((self.n_features, 1 + coef.shape[0]), dtype=np.float32)
-            table[:, 0] = self.idf
-            table[:, 1:] = coef.T
-            cached = self._table = (coef, table)
+            with self._lock:
+                cached = self._table
+                if cached is None or cached[0] is not coef:
+                    table = np.empty((self.n_features, 1 + coef.shape[0]), dtype=np.float32)
+                    table[:, 0] = self.idf
+                    table[:, 1:] = coef.T
+                    cached = self._table = (coef, table)
         k = coef.shape[0]
         out = fast.transform(for_c(texts), cached[1], k)
         return np.frombuffer(out, dtype=np.float64).reshape(len(texts), k) + self.head.intercept_
