@@ -17,5 +17,7 @@ if __name__ == "__main__":
     nb = nbformat.read(NB, as_version=4)
     nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
                             resources={"metadata": {"path": str(NB.parent)}}).execute()
+    for cell in nb.cells:  # run timestamps would make every run a diff
+        cell.get("metadata", {}).pop("execution", None)
     nbformat.write(nb, NB)
     print(f"ran and saved {NB}")
