@@ -400,7 +400,8 @@ def test_checkpoint_resume_equals_uninterrupted_run(tiny_checkpoint, tmp_path, m
     with pytest.raises(KeyboardInterrupt):
         train_transformer(texts, labels, checkpoint_dir=ck, **kw)
     monkeypatch.setattr(_checkpoint.EpochCheckpoint, "save", real_save)
-    assert (ck / "state.safetensors").is_file() and not (ck.parent / "ck.tmp").exists()
+    assert json.loads((ck / "checkpoint.json").read_text())["epoch"] == 2
+    assert sorted(p.name for p in ck.iterdir()) == ["checkpoint.json", "state-2.json", "state-2.safetensors"]
     resumed = train_transformer(texts, labels, checkpoint_dir=ck, **kw)
     assert [h["epoch"] for h in resumed.meta["training"]["history"]] == [1, 2, 3]
     assert resumed.meta["training"]["history"] == whole.meta["training"]["history"]
@@ -475,3 +476,15 @@ def test_save_reference_base_stores_only_changed_tensors(multi_model, tiny_check
     from topicclf.classifiers._base_tensors import base_tensors
     with pytest.raises(topicclf.ModelFileError, match="word_embeddings"):
         base_tensors({**cfg["transformer"]["base_tensors"], "base_model": str(moved)}, small)
+
+
+def test_checkpoint_dir_with_other_files_is_refused_and_kept(tiny_checkpoint, tmp_path):
+    """A checkpoint never writes into (or removes) a folder of the user's."""
+    texts, labels = multi_label_data(20, seed=6)
+    mine = tmp_path / "thesis"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match="not a topicclf checkpoint"):
+        train_transformer(texts, labels, base_model=tiny_checkpoint, checkpoint_dir=mine,
+                          label_set=["sport", "business", "health"], **dict(FAST, epochs=1))
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
