@@ -315,17 +315,12 @@ class LinearTopicClassifier(ClassifierMixin, BaseEstimator):
 
     @classmethod
     def from_state(cls, arrays: dict, config: dict) -> "LinearTopicClassifier":
+        from .ngram_scorer import LinearHead  # parses and checks the saved arrays (no sklearn)
+
+        head = LinearHead(arrays, config)
         est = cls(**config["params"])
-        est.classes_ = np.asarray(config["classes"], dtype=object)
-        est.multilabel_ = bool(config["multilabel"])
-        est.coef_ = np.asarray(arrays["coef"], dtype=np.float32)
-        est.intercept_ = np.asarray(arrays["intercept"], dtype=np.float32)
-        est.thresholds_ = np.asarray(arrays["thresholds"], dtype=np.float64)
-        est.cv_scores_ = config.get("cv_scores", {})
-        K = len(est.classes_)
-        if est.coef_.ndim != 2 or est.coef_.shape[0] != K or est.intercept_.shape != (K,) or est.thresholds_.shape != (K,):
-            raise ValueError("classifier arrays do not match its labels: the model file is corrupt")
-        est.n_features_in_ = est.coef_.shape[1]
+        for name in ("classes_", "multilabel_", "coef_", "intercept_", "thresholds_", "cv_scores_", "n_features_in_"):
+            setattr(est, name, getattr(head, name))
         return est
 
 
