@@ -9,7 +9,7 @@ scores over an article's sentences are aggregated per label (max, mean of the to
 share and log-count of sentences over 0, title score, lead-three mean) and stacked with the
 article model's decision value in a per-label logistic regression. Everything is fitted on
 policy5 train + train2 with 5-fold out-of-fold features (thresholds: best F1 on out-of-fold
-stacker scores), and scored on dev. Writes ``benchmarks/results/policy5_salience.{json,md}``.
+stacker scores, as the shipped models pick theirs), and scored on dev. Writes ``benchmarks/results/policy5_salience.{json,md}``.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ def main() -> int:
     from sklearn.model_selection import KFold, cross_val_predict
 
     from topicclf.data import data_root, load_records
+    from topicclf.linear import _best_f1_threshold  # the F1-best cut the shipped models use
     from topicclf.sentences import split_sentences
     from topicclf.text import normalize
 
@@ -91,10 +92,8 @@ def main() -> int:
         for j in range(len(p5.LABELS)):
             lr = LogisticRegression(C=1.0, max_iter=1000)
             p = cross_val_predict(lr, OOF[:, j, cols], Yt[:, j], cv=5, method="predict_proba")[:, 1]
-            ths = np.linspace(0.05, 0.95, 91)
-            f1 = [2 * ((p >= t) & (Yt[:, j] == 1)).sum() / max(1, (p >= t).sum() + Yt[:, j].sum()) for t in ths]
             lr.fit(OOF[:, j, cols], Yt[:, j])
-            pred[:, j] = lr.predict_proba(FD[:, j, cols])[:, 1] >= ths[int(np.argmax(f1))]
+            pred[:, j] = lr.predict_proba(FD[:, j, cols])[:, 1] >= _best_f1_threshold(p, Yt[:, j])
         return pred
 
     from train_policy5_cascade import f1_row

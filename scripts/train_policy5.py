@@ -26,10 +26,8 @@ from __future__ import annotations
 import argparse
 import copy
 import gzip
-import hashlib
 import json
 import os
-import random
 import sys
 import tempfile
 import time

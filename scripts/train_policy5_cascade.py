@@ -43,19 +43,15 @@ SLOW_WEIGHT = 0.5
 
 
 def f1_row(Y, pred, groups) -> dict:
-    def macro(Yg, Pg):
-        f = []
-        for j in range(Yg.shape[1]):
-            tp = int((Yg[:, j] & Pg[:, j]).sum())
-            d = int(Yg[:, j].sum() + Pg[:, j].sum())
-            f.append(2 * tp / d if d else 0.0)
-        return f
-    out = {"macro_f1": float(np.mean(macro(Y, pred))),
-           "per_label": dict(zip(p5.LABELS, map(float, macro(Y, pred))))}
+    """Macro-F1 overall and per group, F1 per label, as ``topicclf.evaluate`` counts them."""
+    from topicclf.evaluate import classification_metrics
+
+    m = classification_metrics(Y, pred, p5.LABELS)
+    out = {"macro_f1": m["macro_f1"], "per_label": {l: v["f1"] for l, v in m["per_label"].items()}}
     for g in p5.GROUP_ORDER:
-        m = np.array([x == g for x in groups])
-        if m.any():
-            out[g] = float(np.mean(macro(Y[m], pred[m])))
+        rows = np.array([x == g for x in groups])
+        if rows.any():
+            out[g] = classification_metrics(Y[rows], pred[rows], p5.LABELS)["macro_f1"]
     return out
 
 
@@ -69,6 +65,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-ship", action="store_true", help="measure only; do not write --out")
     ap.add_argument("--teacher-labels", default=None, help="as for train_policy5.py, when its chosen variant is distilled")
     args = ap.parse_args(argv)
+    if args.pool and not args.pool_out:
+        ap.error("--pool needs --pool-out FILE (where the teacher's labels go)")
 
     import torch
 
@@ -127,7 +125,7 @@ def main(argv=None) -> int:
     print(f"cascade class at band {BAND}: {share:.0%} handed over, {len(Y) / cas_s:,.1f} articles/s measured")
 
     if args.pool:
-        out = Path(args.pool_out or "policy5_teacher_labels.jsonl")
+        out = Path(args.pool_out)
         listed = p5._read_jsonl(root / "policy5" / "unlabelled.jsonl")
         ids = [f"{r['corpus']}:{r['id']}" for r in listed]
         random.Random(p5.SEED).shuffle(ids)

@@ -4,9 +4,9 @@
 
 Settings (the ones measured in issue #10, first window per article): 256-token windows, first
 window of each article for training, batch 16, lr 8e-5, per-label thresholds on a seeded 10 %
-validation split of the training articles (never dev). Dev is scored at the end and its
-per-label scores are saved beside the model (``dev_scores.npz``) for the ensemble and cascade
-experiments of ``scripts/train_policy5.py``.
+validation split of the training articles (never dev). Dev is scored at the end;
+``scripts/train_policy5_cascade.py --teacher OUT`` compares it with the linear model and
+measures cascades.
 
 Resumable: training state is checkpointed after every epoch (``--checkpoint-dir``); run the
 same command again after an interruption and it continues after the last finished epoch,
@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import time
 from pathlib import Path
@@ -43,7 +42,6 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
 
-    import numpy as np
     import torch
 
     torch.set_num_threads(args.threads)
@@ -66,8 +64,6 @@ def main(argv=None) -> int:
                             meta=meta, checkpoint_dir=ck, log_every=20, **{**SETTINGS, "epochs": args.epochs})
     clf.save(args.out)
     dev = load_records(root / "policy5" / "dev.jsonl", labels=p5.LABELS)
-    P = clf.predict_proba(dev.texts)
-    np.savez(Path(args.out) / "dev_scores.npz", P=P, thresholds=clf.estimator.thresholds_, ids=np.array(dev.ids))
     res = p5.score_dev(clf, dev, [p5.group_of(s) for s in dev.extra["source"]])
     print(json.dumps({"minutes": round((time.time() - t0) / 60, 1), **p5.row_of(res, clf)}, indent=1))
     return 0
