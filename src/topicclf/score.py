@@ -66,10 +66,10 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 
 from .data import DataError
-from .score_io import OutputWriter, RawLine, Record, Reject, Source, dumps_bytes, output_kind
+from .score_io import OutputWriter, RawLines, Record, Reject, Source, dumps_bytes, output_kind
 
 __all__ = ["score_file", "ResumeError", "OutputError", "DEFAULT_BATCH_SIZE", "damage_message"]
 
@@ -161,20 +161,26 @@ def _score_chunk(clf, batch: list, fields=None) -> _Scored:
     """Score a chunk with a loaded model.
 
     ``batch`` holds ``(index, position, id, text[, title])`` tuples and, with ``fields``,
-    JSONL lines (:class:`~topicclf.score_io.RawLine`) to parse first; ``title`` is the title
-    that ``text`` starts with, if any. A record that makes the model fail becomes a reject
-    (``"scoring failed: ..."``) instead of failing its whole chunk.
+    JSONL lines (:class:`~topicclf.score_io.RawLines`) to parse first; ``title`` is the title
+    that ``text`` starts with, if any. ``out`` has one entry per record, in order. A record
+    that makes the model fail becomes a reject (``"scoring failed: ..."``) instead of failing
+    its whole chunk.
     """
-    out: list = [None] * len(batch)
+    items: list = []
+    for item in batch:
+        if type(item) is RawLines:
+            items += fields.parse_lines(item)
+        else:
+            items.append(item)
+    out: list = [None] * len(items)
     todo = []  # (slot, index, position, id, text, title)
-    for slot, item in enumerate(batch):
-        if isinstance(item, RawLine):
-            item = fields.parse_line(item.index, item.position, item.raw)
-            if isinstance(item, Reject):
-                out[slot] = item.to_dict()
-                continue
-            item = (item.index, item.position, item.id, item.text, item.title)
-        todo.append((slot, item[0], item[1], item[2], item[3], item[4] if len(item) > 4 else None))
+    for slot, item in enumerate(items):
+        if type(item) is Record:
+            todo.append((slot, item.index, item.position, item.id, item.text, item.title))
+        elif type(item) is Reject:
+            out[slot] = item.to_dict()
+        else:
+            todo.append((slot, item[0], item[1], item[2], item[3], item[4] if len(item) > 4 else None))
     texts = [t[4] for t in todo]
     titles = [t[5] for t in todo]
     errors: list = [None] * len(todo)
@@ -391,10 +397,8 @@ class _Parts:
 # ---------------------------------------------------------------------------------------------
 # The run.
 
-def _chunks(items: Iterable, size: int) -> Iterator[list]:
-    it = iter(items)
-    while chunk := list(itertools.islice(it, size)):
-        yield chunk
+def _records(chunk: list) -> int:
+    return sum(it.records if type(it) is RawLines else 1 for it in chunk)
 
 
 def _assemble(k: int, meta: list, scored: _Scored, digest: str = "") -> tuple[dict, list[bytes]]:
@@ -552,20 +556,30 @@ def _run(source: Source, parts: _Parts, info: _ModelInfo, batch_size: int, done:
          progress: bool) -> int:
     """Score the chunks after the first ``done``; the number of records processed."""
     clf = _load(info.spec) if workers <= 1 else None
-    source.defer = workers > 1  # with workers, they parse JSONL lines: the main process only reads
-    chunks = _chunks(source, batch_size)
-    skipped = sum(len(c) for c in itertools.islice(chunks, done))  # done already: re-read, discard
+    # JSONL lines are parsed where they are scored (the worker, or the scoring thread): this
+    # process only finds the line breaks, so reading keeps ahead of scoring
+    source.defer = True
+    chunks = source.chunks(batch_size)
+    skipped = sum(map(_records, itertools.islice(chunks, done)))  # done already: re-read, discard
     if done:
         _check_input(source, parts, done, skipped)
     read = [skipped]
 
     def jobs():
         for k, chunk in enumerate(chunks, start=done):
-            read[0] += len(chunk)
-            meta = [it if isinstance(it, Reject) else None for it in chunk]
-            yield (k, meta, source.digest()), [
-                (it.index, it.position, it.id, it.text, it.title) if isinstance(it, Record) else it
-                for it in chunk if not isinstance(it, Reject)]
+            meta: list = []  # per record: its reject from reading, or None (sent to scoring)
+            payload = []
+            for it in chunk:
+                if type(it) is Reject:
+                    meta.append(it)
+                elif type(it) is RawLines:
+                    meta += [None] * it.records
+                    payload.append(it)
+                else:
+                    meta.append(None)
+                    payload.append((it.index, it.position, it.id, it.text, it.title))
+            read[0] += len(meta)
+            yield (k, meta, source.digest()), payload
 
     bar = _progress_bar(source, skipped, progress)
     rejected = processed = 0
