@@ -311,6 +311,38 @@ def test_a_record_that_breaks_the_model_is_rejected_alone(clf):
     assert [json.loads(scored.out[i])["id"] for i in (0, 2)] == ["a", "c"]
 
 
+def test_a_record_that_breaks_the_model_is_rejected_alone_in_a_run(tmp_path, clf):
+    """The same through score_file with workers=1, where cleaning and scoring run as a stream
+    (score._Pipeline): the failing record is a reject, every other one is scored once."""
+
+    class Fussy:
+        labels = clf.labels
+
+        def _score(self, clean, langs, flags):
+            if any("boom" in t.lower() for t in clean):
+                raise ValueError("cannot handle BOOM")
+            return clf._score(clean, langs, flags)
+
+        def _run(self, texts):
+            clean, langs, flags = clf.prepare(texts)
+            return clean, langs, flags, self._score(clean, langs, flags)
+
+        def __getattr__(self, name):
+            return getattr(clf, name)
+
+    texts = make_texts(1200, seed=13)
+    texts[700] = "BOOM " + texts[700]
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"id": i, "text": t}, ensure_ascii=False) + "\n" for i, t in enumerate(texts)),
+                   encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    s = score_file(src, out, model=Fussy(), batch_size=300, progress=False)
+    assert s["records_in"] == 1200 and s["scored"] == 1199 and s["rejected"] == 1
+    (rej,) = [json.loads(l) for l in Path(f"{out}.rejects.jsonl").read_text().splitlines()]
+    assert rej["id"] == 700 and rej["reason"] == "scoring failed: ValueError: cannot handle BOOM"
+    assert [json.loads(l)["id"] for l in out.read_text().splitlines()] == [i for i in range(1200) if i != 700]
+
+
 def test_csv_and_folder_rejects(tmp_path, model, clf):
     csv_path = tmp_path / "in.csv"
     csv_path.write_bytes(b"id,text\r\na,\"" + "Cầu thủ ghi bàn thắng\nở phút cuối".encode() + b"\"\r\n"

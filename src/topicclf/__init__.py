@@ -21,7 +21,6 @@ of a submodule (importing the submodule would rebind it).
 """
 
 from importlib import import_module as _import_module
-from importlib import metadata as _metadata
 
 from .data import DataError, load_records, read_dataset
 from .evaluate import evaluate, write_report
@@ -41,6 +40,15 @@ _LAZY = {
 
 
 def __getattr__(name: str):
+    if name == "__version__":  # importlib.metadata costs 40 ms at start-up, in every worker too
+        from importlib import metadata
+
+        try:
+            value = metadata.version("topicclf")
+        except metadata.PackageNotFoundError:  # running from a source tree
+            value = "0.0.0+unknown"
+        globals()[name] = value
+        return value
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'topicclf' has no attribute {name!r}")
@@ -50,12 +58,8 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | {"__version__"})
 
-try:
-    __version__ = _metadata.version("topicclf")
-except _metadata.PackageNotFoundError:  # running from a source tree
-    __version__ = "0.0.0+unknown"
 
 
 def score_file(input, out, *, model=None, text_field: str = "text", id_field: str | None = "id",

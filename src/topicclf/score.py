@@ -68,6 +68,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+import numpy as np
+
 from .data import DataError
 from .score_io import OutputWriter, RawLines, Record, Reject, Source, dumps_bytes, output_kind
 
@@ -166,21 +168,7 @@ def _score_chunk(clf, batch: list, fields=None) -> _Scored:
     that makes the model fail becomes a reject (``"scoring failed: ..."``) instead of failing
     its whole chunk.
     """
-    items: list = []
-    for item in batch:
-        if type(item) is RawLines:
-            items += fields.parse_lines(item)
-        else:
-            items.append(item)
-    out: list = [None] * len(items)
-    todo = []  # (slot, index, position, id, text, title)
-    for slot, item in enumerate(items):
-        if type(item) is Record:
-            todo.append((slot, item.index, item.position, item.id, item.text, item.title))
-        elif type(item) is Reject:
-            out[slot] = item.to_dict()
-        else:
-            todo.append((slot, item[0], item[1], item[2], item[3], item[4] if len(item) > 4 else None))
+    out, todo = _expand(batch, fields)
     texts = [t[4] for t in todo]
     titles = [t[5] for t in todo]
     errors: list = [None] * len(todo)
@@ -194,13 +182,39 @@ def _score_chunk(clf, batch: list, fields=None) -> _Scored:
             except Exception as e:  # noqa: BLE001
                 rows.append(None)
                 errors[i] = f"scoring failed: {type(e).__name__}: {str(e)[:200]}"
+    return _scored(clf, out, todo, rows, errors)
+
+
+def _expand(batch: list, fields) -> tuple[list, list]:
+    """``(out, todo)``: ``out`` one slot per record, holding the reject of a record that cannot
+    be scored; ``todo`` the records to score, as ``(slot, index, position, id, text, title)``."""
+    items: list = []
+    for item in batch:
+        if type(item) is RawLines:
+            items += fields.parse_lines(item)
+        else:
+            items.append(item)
+    out: list = [None] * len(items)
+    todo = []
+    for slot, item in enumerate(items):
+        if type(item) is Record:
+            todo.append((slot, item.index, item.position, item.id, item.text, item.title))
+        elif type(item) is Reject:
+            out[slot] = item.to_dict()
+        else:
+            todo.append((slot, item[0], item[1], item[2], item[3], item[4] if len(item) > 4 else None))
+    return out, todo
+
+
+def _scored(clf, out: list, todo: list, rows: list, errors: list | None = None) -> _Scored:
+    """Fill ``out`` with the JSONL row (or the reject) of each record of ``todo``."""
     names = clf.labels
     labels: Counter = Counter()
     flags: Counter = Counter()
     flagged = 0
-    for (slot, index, position, id_, _, _), row, error in zip(todo, rows, errors):
+    for k, ((slot, index, position, id_, _, _), row) in enumerate(zip(todo, rows)):
         if row is None:
-            out[slot] = Reject(index, position, id_, error).to_dict()
+            out[slot] = Reject(index, position, id_, errors[k]).to_dict()
             continue
         labs, scores, lang, fl = row
         labels.update(labs)
@@ -215,6 +229,10 @@ def _predict(clf, texts: list[str], titles: list | None = None) -> list[tuple]:
     """``(labels, scores, lang, flags)`` per text. ``titles[i]``: the title that ``texts[i]``
     starts with (``title + "\\n" + body``), or ``None``."""
     clean, langs, flags, P = clf._run(texts)  # big chunks: cleaning overlaps scoring
+    return _rows(clf, texts, titles, clean, langs, flags, P)
+
+
+def _rows(clf, texts, titles, clean, langs, flags, P) -> list[tuple]:
     labels = clf._labels_from(P, flags, langs)
     rows = list(zip(labels, P.round(6).tolist(), langs, flags))
     if titles and any(titles):
@@ -229,6 +247,57 @@ def _predict(clf, texts: list[str], titles: list | None = None) -> list[tuple]:
             for i, row in zip(redo, _predict(clf, bodies)):
                 rows[i] = row
     return rows
+
+
+class _Pipeline:
+    """Scoring in this process (``workers=1``) as one stream, without a pause between chunks:
+    a thread parses and cleans chunk after chunk (GIL-bound Python and short C), handing each
+    cleaned part to ``clf``'s scoring threads (C that releases the GIL), while the calling
+    thread reads the input and turns scores into rows. Scoring a chunk whole, the cleaning of
+    the next chunk waited for the last part of this one: a core sat idle at every chunk."""
+
+    def __init__(self, clf, fields):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.clf, self.fields = clf, fields
+        self._clean = ThreadPoolExecutor(1, thread_name_prefix="topicclf-clean")
+        self._score = ThreadPoolExecutor(clf._score_threads(), thread_name_prefix="topicclf-score")
+
+    def submit(self, batch: list):
+        return self._clean.submit(self._prepare, batch)
+
+    def _prepare(self, batch: list):
+        out, todo = _expand(batch, self.fields)
+        texts = [t[4] for t in todo]
+        step, parts = self.clf._PIPELINE_CHUNK, []
+        try:
+            for i in range(0, len(texts), step):
+                c, l, f = self.clf.prepare(texts[i : i + step])
+                parts.append((c, l, f, self._score.submit(self.clf._score, c, l, f)))
+        except Exception:  # noqa: BLE001 - result() scores this chunk the careful way
+            parts = None
+        return batch, out, todo, texts, parts
+
+    def result(self, future) -> _Scored:
+        batch, out, todo, texts, parts = future.result()
+        try:
+            if parts is None:
+                raise RuntimeError("cleaning failed")
+            clean, langs, flags = [], [], []
+            for c, l, f, _ in parts:
+                clean += c
+                langs += l
+                flags += f
+            P = (np.vstack([p[3].result() for p in parts]) if parts
+                 else np.zeros((0, len(self.clf.labels))))
+            rows = _rows(self.clf, texts, [t[5] for t in todo], clean, langs, flags, P)
+        except Exception:  # noqa: BLE001 - find the records that fail, score the others
+            return _score_chunk(self.clf, batch, self.fields)
+        return _scored(self.clf, out, todo, rows)
+
+    def close(self) -> None:
+        self._clean.shutdown(wait=True, cancel_futures=True)
+        self._score.shutdown(wait=True, cancel_futures=True)
 
 
 _WORKER_MODEL = None
@@ -281,20 +350,19 @@ def _map_ordered(jobs: Iterator[tuple[Any, list]], fields, spec, workers: int,
     reports a dead worker (e.g. killed by the OOM killer) instead of hanging.
     """
     if workers <= 1:
-        # one scoring thread: while it scores a chunk (the n-gram C extension releases the
-        # GIL), this thread reads and parses the next one and writes the previous one
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(1, thread_name_prefix="topicclf-score") as ex:
-            pending: deque = deque()
+        pipe = _Pipeline(clf, fields)
+        pending: deque = deque()
+        try:
             for job, batch in jobs:
-                pending.append((job, ex.submit(_score_chunk, clf, batch, fields)))
-                if len(pending) >= 2:
+                pending.append((job, pipe.submit(batch)))
+                if len(pending) >= 3:  # the cleaning thread keeps up to two chunks ahead
                     job0, fut = pending.popleft()
-                    yield job0, fut.result()
+                    yield job0, pipe.result(fut)
             while pending:
                 job0, fut = pending.popleft()
-                yield job0, fut.result()
+                yield job0, pipe.result(fut)
+        finally:
+            pipe.close()
         return
     ctx = multiprocessing.get_context("spawn")  # no fork: safe with threads, same on every OS
     ex = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(spec, workers, os.getpid()))
