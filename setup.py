@@ -5,9 +5,11 @@ to its pure-Python/NumPy implementations of the same functions (slower, same res
 
 * ``topicclf._ngram``: the n-gram TF-IDF featurizer (features.py);
 * ``topicclf._textfast``: the common case of ``normalize`` (text.py);
-* ``topicclf._langscan``: the word/letter evidence count of ``detect_language`` (lang.py).
+* ``topicclf._langscan``: the word/letter evidence count of ``detect_language`` (lang.py);
+* ``topicclf._jsonrec``: the wanted fields of a JSONL line for batch scoring (score_io.py;
+  ``json.loads`` is the fallback and the referee).
 
-``TOPICCLF_NO_EXT=1`` in the environment makes topicclf ignore all three.
+``TOPICCLF_NO_EXT=1`` in the environment makes topicclf ignore all four.
 """
 
 from setuptools import Extension, setup
@@ -18,4 +20,4 @@ def ext(name: str) -> Extension:
                      extra_compile_args=["-O3"])
 
 
-setup(ext_modules=[ext("_ngram"), ext("_textfast"), ext("_langscan")])
+setup(ext_modules=[ext("_ngram"), ext("_textfast"), ext("_langscan"), ext("_jsonrec")])

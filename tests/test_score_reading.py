@@ -153,3 +153,71 @@ def test_number_over_the_digit_limit_is_a_reject(tmp_path, tiny_model):
     assert s["records_in"] == 2 and s["scored"] == 1 and s["rejected"] == 1
     (rej,) = [json.loads(l) for l in (tmp_path / "out.jsonl.rejects.jsonl").read_text().splitlines()]
     assert rej["position"] == 1 and "digits" in rej["reason"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The C reader of JSONL fields (topicclf._jsonrec): json.loads is the referee
+
+_NASTY = [b'"', b"\\", b"{", b"}", b"[", b"]", b",", b":", b"\x00", b"\x1f", b"\x7f", b"\xff", b"\xc3", b"\xe1\xbb",
+          b"\xed\xa0\x80", b"\xf0\x9f\x98\x80", b"u", b"d", b"8", b"0", b"-", b"e", b".", b" ", b"\t", b"\r", b"n",
+          b"t", b"\\u", b"\\ud83d\\ude00", b"\\ud800", b"\\u00e9", b"NaN", b"1e999", b"9" * 30]
+
+
+def _valid_line(rng: random.Random) -> bytes:
+    row: dict = {}
+    for key in rng.sample(["id", "text", "title", "url", "meta", "tags", "x"], rng.randint(0, 7)):
+        row[key] = rng.choice([
+            "Hà Nội mưa to\nngày mai", "Giá \"vàng\" tăng\\giảm", "emoji 😀 and é", "", "tab\there",
+            rng.randint(-10**20, 10**20), 1.5, -0.0, True, False, None, [1, "a", {"b": [None]}], {"k": "v"},
+        ])
+    text = json.dumps(row, ensure_ascii=rng.random() < 0.3, indent=rng.choice([None, None, 1]))
+    text = text.replace("\n", " ") if rng.random() < 0.9 else text
+    if rng.random() < 0.2:  # a repeated key: the last one wins
+        text = text[:-1] + (", " if row else "") + '"text": "again"}'
+    return text.encode("utf-8")
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_c_fields_agree_with_json_loads(seed):
+    jsonrec = pytest.importorskip("topicclf._jsonrec", reason="the C extension is not built")
+    rng = random.Random(seed)
+    names = ("text", "id", "title")
+    handled = 0
+    for _ in range(400):
+        line = bytearray(_valid_line(rng))
+        for _ in range(rng.choice([0, 0, 1, 2, 4])):  # mutations: most lines stay valid
+            i = rng.randrange(len(line) + 1)
+            op = rng.random()
+            if op < 0.4:
+                line[i:i] = rng.choice(_NASTY)
+            elif op < 0.7 and line:
+                del line[i : i + rng.randint(1, 3)]
+            else:
+                line[i : i + 1] = rng.choice(_NASTY)
+        line = bytes(line)
+        got = jsonrec.fields(line, names)
+        try:
+            ref = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            assert got is None, line  # invalid: left to json.loads, which gives the reason
+            continue
+        if got is None:
+            continue  # unusual but valid (a float id, a surrogate escape...): json.loads reads it
+        handled += 1
+        assert isinstance(ref, dict), line
+        expected = {k: ref[k] for k in names if k in ref}
+        assert got == expected and [type(v) for v in got.values()] == [type(v) for v in expected.values()], line
+    assert handled > 50  # the fast path does the common lines
+
+
+def test_parse_line_is_the_same_with_and_without_the_c_reader(monkeypatch):
+    pytest.importorskip("topicclf._jsonrec", reason="the C extension is not built")
+    rng = random.Random(7)
+    fields = score_io._Fields("text", "id", "title")
+    lines = [_valid_line(rng) for _ in range(300)] + [m.encode() if isinstance(m, str) else m for m in (
+        '{"id": 12345678901234567890123, "text": "big id"}', '{"text": "\\ud800 lone"}', '{"text": "a"} extra',
+        '{"id": 1.0, "text": "float id"}', '{"text": null}', '{"title": "T", "text": ""}', '{"text": "x", "text": 5}')]
+    with_c = [fields.parse_line(i, i + 1, l) for i, l in enumerate(lines)]
+    monkeypatch.setattr(score_io, "_jsonrec", None)
+    without = [fields.parse_line(i, i + 1, l) for i, l in enumerate(lines)]
+    assert with_c == without

@@ -55,6 +55,14 @@ try:  # optional: 2x faster JSON for ASCII lines; the stdlib is the fallback and
 except ImportError:
     _orjson = None
 
+try:  # optional C (setup.py): the wanted fields of a JSONL line in one pass; json.loads decides the rest
+    from . import _jsonrec
+
+    if os.environ.get("TOPICCLF_NO_EXT") == "1":
+        _jsonrec = None
+except ImportError:
+    _jsonrec = None
+
 _MISSING = object()
 
 
@@ -236,9 +244,14 @@ class _Fields:
 
     def __init__(self, text: str, id_: str | None, title: str | None):
         self.text, self.id, self.title = text, id_, title
+        self._names = tuple(dict.fromkeys(f for f in (text, id_, title) if f))
 
     def parse_line(self, index: int, lineno: int, raw: bytes) -> Item:
         """One JSONL line (bytes, not blank) to a :class:`Record` or a :class:`Reject`."""
+        if _jsonrec is not None and len(self._names) <= 8:
+            row = _jsonrec.fields(raw, self._names)  # None: an invalid or unusual line
+            if row is not None:
+                return self.make(index, lineno, row)
         try:
             row = _fast_loads(raw)
         except Exception:  # noqa: BLE001 - the stdlib parser below gives the exact reason (or accepts it)
