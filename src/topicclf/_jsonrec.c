@@ -2,6 +2,7 @@
  * topicclf._jsonrec: the fields a scoring run needs from one JSONL line, in one pass.
  *
  * fields(line: bytes, names: tuple[str, ...]) -> dict | None
+ * lines(blob: bytes, names) -> list[tuple[int, dict | bytes]]   (every line of a blob at once)
  *
  * Reads a line that holds one JSON object and returns {name: value} for the wanted top-level
  * keys it has (the last one wins, as in json.loads). The whole line is validated as JSON, but
@@ -238,21 +239,32 @@ static int wanted(Cur *c, PyObject **out) {
     return NOPE;
 }
 
-static PyObject *fields(PyObject *self, PyObject *args) {
-    Py_buffer line;
-    PyObject *names, *result = NULL, *values[MAX_NAMES] = {NULL};
+typedef struct {
+    PyObject *names;
+    Py_ssize_t k;
     const char *name[MAX_NAMES];
-    Py_ssize_t name_len[MAX_NAMES];
-    int r = NOPE;
-    if (!PyArg_ParseTuple(args, "y*O!", &line, &PyTuple_Type, &names)) return NULL;
-    Py_ssize_t k = PyTuple_GET_SIZE(names);
-    if (k > MAX_NAMES) { PyErr_SetString(PyExc_TypeError, "at most 8 names"); r = ERR; goto done; }
-    for (Py_ssize_t j = 0; j < k; j++) {
+    Py_ssize_t len[MAX_NAMES];
+} Names;
+
+static int names_init(Names *n, PyObject *names) {
+    n->names = names;
+    n->k = PyTuple_GET_SIZE(names);
+    if (n->k > MAX_NAMES) { PyErr_SetString(PyExc_TypeError, "at most 8 names"); return -1; }
+    for (Py_ssize_t j = 0; j < n->k; j++) {
         PyObject *nm = PyTuple_GET_ITEM(names, j);
-        if (!PyUnicode_Check(nm)) { PyErr_SetString(PyExc_TypeError, "names must be str"); r = ERR; goto done; }
-        if (!(name[j] = PyUnicode_AsUTF8AndSize(nm, &name_len[j]))) { r = ERR; goto done; }
+        if (!PyUnicode_Check(nm)) { PyErr_SetString(PyExc_TypeError, "names must be str"); return -1; }
+        if (!(n->name[j] = PyUnicode_AsUTF8AndSize(nm, &n->len[j]))) return -1;
     }
-    Cur c = {(const unsigned char *)line.buf, (const unsigned char *)line.buf + line.len};
+    return 0;
+}
+
+/* The wanted fields of the line [start, end) as a new dict, a new reference to None (left to
+   json.loads), or NULL with an exception set. */
+static PyObject *one_line(const Names *nm, const unsigned char *start, const unsigned char *end) {
+    PyObject *result = NULL, *values[MAX_NAMES] = {NULL};
+    Py_ssize_t k = nm->k;
+    int r = NOPE;
+    Cur c = {start, end};
     ws(&c);
     if (c.p >= c.end || *c.p != '{') goto done;
     c.p++;
@@ -275,7 +287,7 @@ static PyObject *fields(PyObject *self, PyObject *args) {
             ws(&c);
             Py_ssize_t hit = -1;
             for (Py_ssize_t j = 0; j < k; j++) {
-                if (name_len[j] == klen && memcmp(name[j], key, klen) == 0) { hit = j; break; }
+                if (nm->len[j] == klen && memcmp(nm->name[j], key, klen) == 0) { hit = j; break; }
             }
             if (hit >= 0) {
                 PyObject *v = NULL;
@@ -296,7 +308,7 @@ static PyObject *fields(PyObject *self, PyObject *args) {
     if (!(result = PyDict_New())) { r = ERR; goto done; }
     r = OK;
     for (Py_ssize_t j = 0; j < k; j++) {
-        if (values[j] && PyDict_SetItem(result, PyTuple_GET_ITEM(names, j), values[j]) < 0) {
+        if (values[j] && PyDict_SetItem(result, PyTuple_GET_ITEM(nm->names, j), values[j]) < 0) {
             Py_CLEAR(result);
             r = ERR;
             break;
@@ -304,7 +316,6 @@ static PyObject *fields(PyObject *self, PyObject *args) {
     }
 done:
     for (Py_ssize_t j = 0; j < MAX_NAMES; j++) Py_XDECREF(values[j]);
-    PyBuffer_Release(&line);
     if (r == ERR) {
         /* invalid UTF-8 in a wanted string, or an integer over Python's digit limit: json.loads
            decides, and says why */
@@ -318,10 +329,58 @@ done:
     return result;
 }
 
+static PyObject *fields(PyObject *self, PyObject *args) {
+    Py_buffer line;
+    PyObject *names;
+    Names nm;
+    if (!PyArg_ParseTuple(args, "y*O!", &line, &PyTuple_Type, &names)) return NULL;
+    PyObject *out = names_init(&nm, names) < 0 ? NULL
+        : one_line(&nm, (const unsigned char *)line.buf, (const unsigned char *)line.buf + line.len);
+    PyBuffer_Release(&line);
+    return out;
+}
+
+/* lines(blob, names) -> list of (k, fields or line): one entry per line of blob that is not
+   blank (only b" \t\n\r\v\f"), k its 0-based number in blob; the fields as fields() gives
+   them, or the line's bytes (without its b"\n") where json.loads must decide. */
+static PyObject *lines(PyObject *self, PyObject *args) {
+    Py_buffer blob;
+    PyObject *names, *out = NULL;
+    Names nm;
+    if (!PyArg_ParseTuple(args, "y*O!", &blob, &PyTuple_Type, &names)) return NULL;
+    if (names_init(&nm, names) < 0 || !(out = PyList_New(0))) goto fail;
+    const unsigned char *p = blob.buf, *end = p + blob.len;
+    for (Py_ssize_t k = 0; p < end; k++) {
+        const unsigned char *nl = memchr(p, '\n', end - p), *stop = nl ? nl : end;
+        const unsigned char *q = p;
+        while (q < stop && (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\v' || *q == '\f')) q++;
+        if (q < stop) {  /* not a blank line */
+            PyObject *v = one_line(&nm, p, stop);
+            if (v == Py_None) {
+                Py_DECREF(v);
+                v = PyBytes_FromStringAndSize((const char *)p, stop - p);
+            }
+            PyObject *item = v ? Py_BuildValue("(nN)", k, v) : NULL;
+            if (!item || PyList_Append(out, item) < 0) { Py_XDECREF(item); goto fail; }
+            Py_DECREF(item);
+        }
+        p = nl ? nl + 1 : end;
+    }
+    PyBuffer_Release(&blob);
+    return out;
+fail:
+    Py_XDECREF(out);
+    PyBuffer_Release(&blob);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"fields", fields, METH_VARARGS,
      "fields(line, names) -> dict | None: the wanted top-level fields of a line holding a JSON object, "
      "or None where json.loads must decide (invalid or unusual lines)."},
+    {"lines", lines, METH_VARARGS,
+     "lines(blob, names) -> list of (k, dict | bytes): fields() for each line of blob that is not blank; "
+     "the line itself where json.loads must decide."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -252,6 +252,9 @@ class _Fields:
             row = _jsonrec.fields(raw, self._names)  # None: an invalid or unusual line
             if row is not None:
                 return self.make(index, lineno, row)
+        return self._parse_py(index, lineno, raw)
+
+    def _parse_py(self, index: int, lineno: int, raw: bytes) -> Item:
         try:
             row = _fast_loads(raw)
         except Exception:  # noqa: BLE001 - the stdlib parser below gives the exact reason (or accepts it)
@@ -281,11 +284,17 @@ class _Fields:
         """The records of a :class:`RawLines` run, numbered as the reader numbered its lines."""
         out: list[Item] = []
         index, lineno = run.index, run.position - 1
-        for raw in run.blob.split(b"\n")[:-1]:  # the blob ends with a line break
-            lineno += 1
-            if raw and not raw.isspace():  # blank lines are not records (as when reading)
-                out.append(self.parse_line(index, lineno, raw))
+        if _jsonrec is not None and len(self._names) <= 8:  # every line in one C call
+            for k, row in _jsonrec.lines(run.blob, self._names):
+                lineno = run.position + k
+                out.append(self.make(index, lineno, row) if type(row) is dict else self._parse_py(index, lineno, row))
                 index += 1
+        else:
+            for raw in run.blob.split(b"\n")[:-1]:  # the blob ends with a line break
+                lineno += 1
+                if raw and not raw.isspace():  # blank lines are not records (as when reading)
+                    out.append(self._parse_py(index, lineno, raw))
+                    index += 1
         if len(out) != run.records:  # the reader and this disagree on what a record is
             raise RuntimeError(f"lines {run.position}-{lineno}: {len(out)} records where the reader counted {run.records}")
         return out
