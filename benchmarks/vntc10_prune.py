@@ -1,8 +1,11 @@
 """vntc10 with its weakest features pruned: accuracy and speed against underthesea_core (#12 item 3).
 
-A feature's weight is its idf times the spread of its weights over the classes (max - min:
-what it can move between two classes' logits); the ``K`` strongest are kept and nothing is
-retrained. For each ``K`` (and the full model) this prints, in one run:
+Each ``K`` is ``clf.prune(K)`` of the base model: a feature's weight is its idf times the
+spread of its weights over the classes (max - min: what it can move between two classes'
+logits); the ``K`` strongest are kept and nothing is retrained. The shipped ``vntc10`` is
+already pruned to 150,000 (``scripts/train_vntc10.py``); to start from the unpruned model,
+train it with ``python scripts/train_vntc10.py --prune 0 --no-test --out DIR`` and pass
+``--model DIR``. For the base model and each ``K`` this prints, in one run:
 
 * accuracy on the full VNTC test split and ``predict`` docs/s (raw text in, default threads),
   two rounds, interleaved with ``underthesea_core.TextClassifier`` (fit on the train split here);
@@ -11,7 +14,7 @@ retrained. For each ``K`` (and the full model) this prints, in one run:
 
 Usage::
 
-    python benchmarks/vntc10_prune.py 300000 150000 80000
+    python benchmarks/vntc10_prune.py --model DIR 300000 150000 80000
 """
 
 from __future__ import annotations
@@ -26,35 +29,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import topicclf  # noqa: E402
-from topicclf.classifiers.linear import NgramTopicClassifier  # noqa: E402
 from topicclf.data import data_root  # noqa: E402
-from topicclf.features import NgramVectorizer  # noqa: E402
-from topicclf.linear import LinearTopicClassifier  # noqa: E402
 from vntc import read_split, timed  # noqa: E402
 
 
-def pruned(base, keep: int):
-    from sklearn.pipeline import Pipeline
-
-    vec, est = base.pipeline[0], base.estimator
-    W = est.coef_.astype(np.float64)
-    sel = np.sort(np.argsort(-(W.max(0) - W.min(0)) * vec.idf_)[:keep])
-    v2 = NgramVectorizer.from_state({"codes": vec.codes_[sel], "idf": vec.idf_[sel]},
-                                    {"params": vec.get_state()[1]["params"], "tokens": vec.tokens_})
-    e2 = LinearTopicClassifier.from_state({"coef": est.coef_[:, sel], "intercept": est.intercept_,
-                                           "thresholds": est.thresholds_}, est.get_state()[1])
-    return NgramTopicClassifier(Pipeline([("features", v2), ("classifier", e2)]),
-                                **NgramTopicClassifier._preprocessing(base.config()))
-
-
 def main(argv: list[str]) -> int:
-    keeps = [int(k) for k in argv] or [300_000, 150_000, 80_000]
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("keep", type=int, nargs="*", default=[300_000, 150_000, 80_000])
+    ap.add_argument("--model", default="vntc10", help="the base model (name or folder)")
+    args = ap.parse_args(argv)
     root = data_root()
     test_x, test_y = read_split(root, "test")
     gold = np.asarray(test_y, dtype=object)
-    base = topicclf.load("vntc10")
-    models = {f"vntc10 ({len(base.pipeline[0].idf_):,} features)": topicclf.load("vntc10")}
-    models.update({f"vntc10 pruned to {k:,}": pruned(base, k) for k in keeps})
+    base = topicclf.load(args.model)
+    models = {f"{base.name} ({len(base.pipeline[0].idf_):,} features)": base}
+    models.update({f"{base.name} pruned to {k:,}": base.prune(k) for k in args.keep})
 
     import underthesea_core as uc
 

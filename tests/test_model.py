@@ -157,3 +157,30 @@ def test_train_learns_tiny_set():
     clf = topicclf.train(texts * 2, labels * 2, min_df=1, cv=2, languages=["vi"])
     assert clf.multilabel
     assert clf.predict(SPORT[:2] + BUSINESS[:2]) == [["sport"], ["sport"], ["business"], ["business"]]
+
+
+def test_prune_keeps_the_strongest_features(tiny_model, tiny_sets, tmp_path):
+    texts, _ = tiny_sets
+    clf = topicclf.load(tiny_model)
+    n = len(clf.pipeline[0].idf_)
+    k = n // 3
+    small = clf.prune(k)
+    assert len(small.pipeline[0].idf_) == k and small.estimator.coef_.shape[1] == k
+    assert small.labels == clf.labels and small.thresholds == clf.thresholds
+    assert small.meta["pruned"] == {"features": k, "from": n, "rule": small.meta["pruned"]["rule"]}
+    assert "metrics" not in small.meta  # the unpruned model's numbers are not the pruned one's
+    # the kept features are the strongest: idf x spread of their weights over the labels
+    W = clf.estimator.coef_.astype(np.float64)
+    strength = (W.max(0) - W.min(0)) * clf.pipeline[0].idf_
+    kept = set(small.pipeline[0].codes_.tolist())
+    weakest_kept = min(strength[i] for i, c in enumerate(clf.pipeline[0].codes_) if c in kept)
+    assert all(strength[i] <= weakest_kept + 1e-6 for i, c in enumerate(clf.pipeline[0].codes_) if c not in kept)
+    # it still separates the training texts, and saves and loads as any model
+    assert small.predict(texts) == clf.predict(texts)
+    small.save(tmp_path / "small")
+    again = topicclf.load(tmp_path / "small")
+    assert again.predict(texts) == clf.predict(texts) and again.meta["pruned"]["features"] == k
+    assert len(clf.prune(10 * n).pipeline[0].idf_) == n  # more than there are: all of them
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="max_features"):
+            clf.prune(bad)
