@@ -223,3 +223,14 @@ def test_parse_line_is_the_same_with_and_without_the_c_reader(monkeypatch):
     monkeypatch.setattr(score_io, "_jsonrec", None)
     without = [fields.parse_line(i, i + 1, l) for i, l in enumerate(lines)]
     assert with_c == without
+
+
+def test_gzip_without_isal_reads_the_same(tmp_path, monkeypatch):
+    """Where isal is not installed, the standard library's gzip reads the same records."""
+    data = b"".join(b'{"id": %d, "text": "Gi\xc3\xa1 v\xc3\xa0ng t\xc4\x83ng %d"}\n' % (i, i) for i in range(500))
+    path = tmp_path / "in.jsonl.gz"
+    path.write_bytes(gzip.compress(data))
+    with_isal = [it for chunk in Source(path).chunks(64) for it in chunk]
+    monkeypatch.setitem(__import__("sys").modules, "isal", None)  # import isal now fails
+    without = [it for chunk in Source(path).chunks(64) for it in chunk]
+    assert with_isal == without and len(without) == 500
