@@ -27,7 +27,8 @@ def _line(rng: random.Random, i: int) -> bytes:
     if kind < 0.72:
         return b'{"id": %d, "text": "%s"}\r\n' % (i, text.encode())  # CRLF
     if kind < 0.80:
-        return rng.choice([b"[1, 2]\n", b"{bad json\n", b"\x00\n", b'{"text": 5}\n', b'{"id": "a"}\n',
+        return rng.choice([b"[1, 2]\n", b"{bad json\n", b'{"id": "cut"\n', b'{"text": "x"} extra\r\n', b"\x00\n",
+                           b'{"text": 5}\n', b'{"id": "a"}\n',
                            b'{"text": "\xff\xfe"}\n', b'{"text": "\\ud800"}\n', b'  {"text": "lead"}\n'])
     if kind < 0.88:
         return b'{"id": "long%d", "text": "%s"}\n' % (i, b"y" * rng.randint(100, 400))  # over the limit

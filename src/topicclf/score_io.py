@@ -848,8 +848,11 @@ class Source:
             yield Reject(index, lineno + 1, None, lines.damage_reason(lineno + 1), damage=True)
 
     def _parse(self, index: int, lineno: int, raw: bytes) -> Item:
-        item = self.fields.parse_line(index, lineno, raw)
-        if raw[-1] != 10 and isinstance(item, Reject) and item.reason.startswith("invalid JSON"):
+        last = raw[-1] != 10
+        # parsed without its line break, as RawLines lines are: a reject's column is then the
+        # same however the line was read (with the break, json.loads counts from line 2)
+        item = self.fields.parse_line(index, lineno, raw if last else raw[:-1])
+        if last and isinstance(item, Reject) and item.reason.startswith("invalid JSON"):
             # only the last line of the input can lack its line break: a plain file cut in the
             # middle of a line (a copy or a write that stopped)
             item.reason += ("; it is the last line and has no line break: the file may be cut "
