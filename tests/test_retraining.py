@@ -15,7 +15,7 @@ import pytest
 import topicclf
 from topicclf.cli import main
 from topicclf.comparison import LabelSetError, compare, paired_bootstrap
-from topicclf.data import load_records
+from topicclf.data import DataError, load_records
 from topicclf.labelstudio import LabelStudioWarning, read_label_studio
 from topicclf.selection import SelectionWarning, select, uncertainty
 
@@ -359,3 +359,34 @@ def test_label_studio_export_beside_a_multilabel_file(tmp_path):
         texts, labels, sources = load_training_files(paths)
         assert len(texts) == 3 and [l for l in labels if l == ["business"]] == [["business"]]
         assert [s["path"] for s in sources] == [p.name for p in paths]
+
+
+def test_select_exclude_passes_over_labelled_articles_and_near_copies(tmp_path, multi, capsys):
+    rows = dump_rows(150)
+    dump = write_jsonl(tmp_path / "dump.jsonl", rows)
+    first = select(dump, model=multi, n=20)
+    picked = [r["text"] for r in first.rows]
+    # labelled already: half the first selection as a JSONL set, and a near copy of two more
+    labelled = write_jsonl(tmp_path / "labelled.jsonl", [{"text": t, "labels": []} for t in picked[:10]])
+    near = [t.replace(t.split()[3], "khác", 1) for t in picked[10:12]]  # one word changed
+    ls_export = tmp_path / "export.json"
+    ls_export.write_text(json.dumps([{"id": k, "data": {"text": t}, "annotations": []} for k, t in enumerate(near)],
+                                    ensure_ascii=False), encoding="utf-8")
+    again = select(dump, model=multi, n=20, exclude=[labelled, ls_export])
+    chosen = {r["text"] for r in again.rows}
+    assert not chosen & set(picked[:12])  # neither the labelled nor the near copies' originals
+    assert len(again) == 20 and chosen & set(picked[12:])  # the rest of the first choice stays
+    ex = again.summary["excluded"]
+    assert ex["articles"] == 12 and ex["skipped_exact"] >= 10 and ex["skipped_near"] >= 2
+    # without the near-duplicate check only exact copies are excluded
+    exact_only = select(dump, model=multi, n=20, exclude=[labelled, ls_export], near_duplicate=None)
+    assert not {r["text"] for r in exact_only.rows} & set(picked[:10])
+    # the CLI, and a file without the text field
+    out = tmp_path / "to_label.jsonl"
+    assert main(["select", str(dump), "--model", str(multi), "--n", "20", "--out", str(out),
+                 "--exclude", str(labelled), str(ls_export)]) == 0
+    assert "excluded: 12 articles" in capsys.readouterr().err
+    assert not {json.loads(l)["text"] for l in out.read_text(encoding="utf-8").splitlines()} & set(picked[:12])
+    bad = write_jsonl(tmp_path / "bad.jsonl", [{"body": "x"}] * 3)
+    with pytest.raises(DataError, match="no article with a 'text' field to exclude"):
+        select(dump, model=multi, n=5, exclude=bad)

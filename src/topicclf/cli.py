@@ -208,7 +208,7 @@ def cmd_select(args) -> int:
     sel = select(args.dump, model=args.model, n=args.n, out=args.out, format=args.format,
                  random_share=args.random_share, seed=args.seed, text_field=args.text_field,
                  id_field=args.id_field, title_field=args.title_field, near_duplicate=near,
-                 pool_factor=args.pool_factor, progress=not args.quiet)
+                 pool_factor=args.pool_factor, exclude=args.exclude or (), progress=not args.quiet)
     s = sel.summary
     problem = None
     if s["eligible"] == 0:
@@ -225,6 +225,10 @@ def cmd_select(args) -> int:
         dups = s["duplicates_skipped"]
         if dups["exact"] or dups["near"]:
             lines.append(f"  duplicates passed over: {dups['exact']:,} exact, {dups['near']:,} near")
+        ex = s["excluded"]
+        if ex["files"]:
+            lines.append(f"  excluded: {ex['articles']:,} articles in {', '.join(ex['files'])}; passed over "
+                         f"{ex['skipped_exact']:,} of them and {ex['skipped_near']:,} near duplicates")
         if s["by_label"]:
             lines.append("  by label: " + ", ".join(f"{k} {v}" for k, v in sorted(s["by_label"].items()))
                          + "; by language: " + ", ".join(f"{k} {v}" for k, v in sorted(s["by_lang"].items())))
@@ -591,6 +595,10 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--near-duplicate", type=float, default=0.5, metavar="J",
                     help="pass over an article whose word-shingle similarity (Jaccard, estimated) to one "
                          "already chosen is at least J; 0 turns it off (exact duplicates are always removed)")
+    se.add_argument("--exclude", nargs="+", default=None, metavar="FILE",
+                    help="files of articles never to choose: labelled sets, earlier selections, Label Studio "
+                         "exports (read by --text-field); the same articles and near duplicates of them are "
+                         "passed over")
     se.add_argument("--pool-factor", type=int, default=3, metavar="K",
                     help="candidates kept per label and language: K x N (memory is bounded by it)")
     se.add_argument("--text-field", default="text", metavar="NAME", help="field holding the text")

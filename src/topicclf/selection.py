@@ -32,6 +32,10 @@ MinHash-estimated Jaccard similarity of word 3-shingles at or above ``near_dupli
 passed over. Records the model flags (empty, boilerplate only, too short, a language the
 model does not accept) and records the reader rejects are never chosen.
 
+*Already labelled*: ``exclude`` names files of articles never to choose again (labelled
+sets, earlier selections, Label Studio exports): an article with the same words, or a near
+duplicate of one of them (``near_duplicate``), is passed over and counted as excluded.
+
 The same ``seed``, input and model give the same selection.
 
 Example:
@@ -201,14 +205,58 @@ def _minhash(words: list[str]) -> np.ndarray:
     return ((x[:, None] * _A[None, :] + _B[None, :]) % np.uint64(_PRIME)).min(axis=0)
 
 
-class _Chosen:
-    """The articles chosen so far, and the duplicate checks against them."""
+class _Excluded:
+    """The articles of the ``exclude`` files: their word hashes and (for the near-duplicate
+    check) MinHash signatures."""
 
-    def __init__(self, near_duplicate: float | None):
+    def __init__(self, paths, text_field: str, near: bool):
+        self.hashes: set[bytes] = set()
+        sigs = []
+        self.texts = 0
+        for path in paths or ():
+            found = 0
+            for text in _texts_of(path, text_field):
+                words = _words(text)
+                self.hashes.add(_text_hash(words))
+                if near:
+                    sigs.append(_minhash(words))
+                found += 1
+            if not found:
+                raise DataError(f"{path}: no article with a {text_field!r} field to exclude "
+                                "(pass the file of labelled or already selected articles, or set --text-field)")
+            self.texts += found
+        self.sigs = np.array(sigs, dtype=np.uint64).reshape(len(sigs), _PERMS)
+        self.exact = self.near = 0
+
+
+def _texts_of(path, text_field: str) -> Iterator[str]:
+    """The texts of a file to exclude: a Label Studio export or task list (every task, labelled
+    or not: it was sent to be labelled), else any input ``topicclf score`` reads."""
+    from .data import is_label_studio_export
+    from .score_io import Record, Source
+
+    if is_label_studio_export(path):
+        tasks = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+        for task in tasks:
+            text = task.get("data", {}).get(text_field) if isinstance(task, dict) else None
+            if isinstance(text, str):
+                yield text
+        return
+    for item in Source(path, text_field=text_field, id_field=None):
+        if isinstance(item, Record):
+            yield item.text
+
+
+class _Chosen:
+    """The articles chosen so far, and the duplicate checks against them (and against the
+    excluded articles)."""
+
+    def __init__(self, near_duplicate: float | None, excluded: _Excluded):
         self.near = near_duplicate
         self.rows: list[_Candidate] = []
         self.indices: set[int] = set()
         self.hashes: set[bytes] = set()
+        self.excluded = excluded
         self.sigs = np.zeros((0, _PERMS), dtype=np.uint64)
         self.exact = self.near_dups = 0
 
@@ -218,12 +266,19 @@ class _Chosen:
         words = _words(c.text) if c.hash is None or (self.near and c.sig is None) else None
         if c.hash is None:
             c.hash = _text_hash(words)
+        if c.hash in self.excluded.hashes:
+            self.excluded.exact += 1
+            return False
         if c.hash in self.hashes:
             self.exact += 1
             return False
         if self.near:
             if c.sig is None:
                 c.sig = _minhash(words)
+            ex = self.excluded.sigs
+            if len(ex) and float((ex == c.sig).mean(axis=1).max()) >= self.near:
+                self.excluded.near += 1
+                return False
             if len(self.sigs) and float((self.sigs == c.sig).mean(axis=1).max()) >= self.near:
                 self.near_dups += 1
                 return False
@@ -240,7 +295,7 @@ class _Chosen:
 def select(dump, model=None, n: int = 200, *, out=None, format: str | None = None,
            random_share: float = 0.0, seed: int = 0, text_field: str = "text", id_field: str | None = "id",
            title_field: str | None = None, near_duplicate: float | None = 0.5, pool_factor: int = 3,
-           batch_size: int = 2048, progress: bool = False) -> Selection:
+           exclude=(), batch_size: int = 2048, progress: bool = False) -> Selection:
     """Pick the ``n`` articles of ``dump`` most worth labelling next (see the module docstring).
 
     Parameters
@@ -260,6 +315,9 @@ def select(dump, model=None, n: int = 200, *, out=None, format: str | None = Non
     near_duplicate : an article whose estimated Jaccard similarity (word 3-shingles) to one
         already chosen is at least this is passed over; ``None`` keeps exact-hash dedup only
     pool_factor : candidates kept per stratum, as a multiple of ``n``
+    exclude : files of articles never to choose (labelled sets, earlier selections, Label
+        Studio exports; any format ``topicclf score`` reads, by ``text_field``): an article with
+        the same words, or a near duplicate of one, is passed over
 
     Returns a :class:`Selection`; ``summary`` counts the records read, eligible, flagged
     (by flag), rejected and damaged (``damage``: positions), and what was chosen.
@@ -280,6 +338,9 @@ def select(dump, model=None, n: int = 200, *, out=None, format: str | None = Non
     if format not in FORMATS:
         raise ValueError(f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
     t0 = time.perf_counter()
+    if isinstance(exclude, (str, os.PathLike)):
+        exclude = [exclude]
+    excluded = _Excluded(exclude, text_field, near_duplicate is not None)
     source = Source(dump, text_field=text_field, id_field=id_field, title_field=title_field)
     if out is not None:
         out = Path(out)
@@ -363,6 +424,9 @@ def select(dump, model=None, n: int = 200, *, out=None, format: str | None = Non
                                           rows[i][0], P[j], int(focus[j]), int(second[j]))
                 words = _words(rec.text)
                 cand.hash = _text_hash(words)
+                if cand.hash in excluded.hashes:  # labelled already: keep its place for another
+                    excluded.exact += 1
+                    continue
                 if cand.hash in seen:
                     counts["exact_duplicates_in_pool"] += 1
                     continue
@@ -377,7 +441,7 @@ def select(dump, model=None, n: int = 200, *, out=None, format: str | None = Non
         if bar is not None:
             bar.close()
 
-    chosen = _Chosen(near_duplicate)
+    chosen = _Chosen(near_duplicate, excluded)
     for _, _, c in sorted(sample, key=lambda t: (-t[0], -t[1])):  # ascending key
         if len(chosen.rows) >= n_random:
             break
@@ -418,6 +482,8 @@ def select(dump, model=None, n: int = 200, *, out=None, format: str | None = Non
         "damaged": counts["damaged"], "damage": [{"position": p, "reason": r} for r, p in damage.items()],
         "duplicates_skipped": {"exact": chosen.exact + counts["exact_duplicates_in_pool"],
                                "near": chosen.near_dups},
+        "excluded": {"files": [str(p) for p in exclude or ()], "articles": excluded.texts,
+                     "skipped_exact": excluded.exact, "skipped_near": excluded.near},
         "by_label": dict(Counter(r["focus_label"] for r in rows)),
         "by_lang": dict(Counter(r["lang"] for r in rows)),
     }
@@ -428,7 +494,7 @@ def select(dump, model=None, n: int = 200, *, out=None, format: str | None = Non
                f"{pool_factor} x {n} most uncertain kept per label and language (raise pool_factor) ")
         why += (f"({counts['flagged']:,} flagged by the model and {counts['rejected']:,} unreadable records are "
                 f"never selected; {summary['duplicates_skipped']['exact'] + chosen.near_dups:,} duplicates "
-                f"skipped): returning {len(rows)}")
+                f"and {excluded.exact + excluded.near:,} excluded articles skipped): returning {len(rows)}")
         summary["warning"] = why
         warnings.warn(why, SelectionWarning, stacklevel=2)
     if out is not None:
