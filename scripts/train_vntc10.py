@@ -99,9 +99,8 @@ def check_prune(train_path: Path, keeps: list[int]) -> int:
     """Accuracy of the model and of its pruned copies on a third of train, fit on the rest."""
     import random
 
-    import numpy as np
-
     from topicclf.data import load_records
+    from topicclf.evaluate import evaluate
     from topicclf.trainer import train
 
     data = load_records(train_path)
@@ -111,18 +110,13 @@ def check_prune(train_path: Path, keeps: list[int]) -> int:
     fit, held = order[:cut], order[cut:]
     clf = train([data.texts[i] for i in fit], [data.labels[i] for i in fit], name="vntc10-check",
                 languages=["vi"], **PARAMS)
-    gold = np.asarray([data.labels[i] for i in held], dtype=object)
-    texts = [data.texts[i] for i in held]
-
-    def accuracy(model) -> float:
-        return float(np.mean(np.asarray([p[0] if p else None for p in model.predict(texts)], dtype=object) == gold))
-
-    full = accuracy(clf)
+    texts, gold = [data.texts[i] for i in held], [data.labels[i] for i in held]
+    full = evaluate(clf, texts, gold, snippet_chars=0)["accuracy"]
     se = (full * (1 - full) / len(held)) ** 0.5
     print(f"fit on {len(fit):,} train articles, scored on {len(held):,} (standard error {100 * se:.2f} points)")
     print(f"all {len(clf.pipeline[0].idf_):,} features: accuracy {100 * full:.2f} %")
     for k in keeps:
-        acc = accuracy(clf.prune(k))
+        acc = evaluate(clf.prune(k), texts, gold, snippet_chars=0)["accuracy"]
         print(f"pruned to {k:,}: accuracy {100 * acc:.2f} % ({100 * (acc - full):+.2f} points)")
     return 0
 

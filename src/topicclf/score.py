@@ -68,8 +68,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-import numpy as np
-
 from .data import DataError
 from .score_io import OutputWriter, RawLines, Record, Reject, Source, dumps_bytes, output_kind
 
@@ -169,6 +167,11 @@ def _score_chunk(clf, batch: list, fields=None) -> _Scored:
     its whole chunk.
     """
     out, todo = _expand(batch, fields)
+    return _score_records(clf, out, todo)
+
+
+def _score_records(clf, out: list, todo: list) -> _Scored:
+    """:func:`_score_chunk` once the chunk is parsed (``out``, ``todo`` from :func:`_expand`)."""
     texts = [t[4] for t in todo]
     titles = [t[5] for t in todo]
     errors: list = [None] * len(todo)
@@ -269,31 +272,21 @@ class _Pipeline:
     def _prepare(self, batch: list):
         out, todo = _expand(batch, self.fields)
         texts = [t[4] for t in todo]
-        step, parts = self.clf._PIPELINE_CHUNK, []
         try:
-            for i in range(0, len(texts), step):
-                c, l, f = self.clf.prepare(texts[i : i + step])
-                parts.append((c, l, f, self._score.submit(self.clf._score, c, l, f)))
+            parts = self.clf._clean_and_submit(texts, self._score)
         except Exception:  # noqa: BLE001 - result() scores this chunk the careful way
             parts = None
-        return batch, out, todo, texts, parts
+        return out, todo, texts, parts
 
     def result(self, future) -> _Scored:
-        batch, out, todo, texts, parts = future.result()
-        try:
-            if parts is None:
-                raise RuntimeError("cleaning failed")
-            clean, langs, flags = [], [], []
-            for c, l, f, _ in parts:
-                clean += c
-                langs += l
-                flags += f
-            P = (np.vstack([p[3].result() for p in parts]) if parts
-                 else np.zeros((0, len(self.clf.labels))))
-            rows = _rows(self.clf, texts, [t[5] for t in todo], clean, langs, flags, P)
-        except Exception:  # noqa: BLE001 - find the records that fail, score the others
-            return _score_chunk(self.clf, batch, self.fields)
-        return _scored(self.clf, out, todo, rows)
+        out, todo, texts, parts = future.result()
+        if parts is not None:
+            try:
+                rows = _rows(self.clf, texts, [t[5] for t in todo], *self.clf._gather(parts))
+                return _scored(self.clf, out, todo, rows)
+            except Exception:  # noqa: BLE001 - find the records that fail, score the others
+                pass
+        return _score_records(self.clf, out, todo)
 
     def close(self) -> None:
         self._clean.shutdown(wait=True, cancel_futures=True)

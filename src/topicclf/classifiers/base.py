@@ -288,18 +288,31 @@ class TopicClassifier:
             return clean, langs, flags, self._score(clean, langs, flags)
         from concurrent.futures import ThreadPoolExecutor
 
-        clean, langs, flags, parts = [], [], [], []
         with ThreadPoolExecutor(self._score_threads(), thread_name_prefix="topicclf-score") as ex:
-            for i in range(0, len(texts), step):
-                try:
-                    c, l, f = self.prepare(texts[i : i + step])
-                except TypeError as e:  # name the text by its index in the whole input
-                    raise TypeError(_shift_index(str(e), i)) from None
-                clean += c
-                langs += l
-                flags += f
-                parts.append(ex.submit(self._score, c, l, f))
-            P = np.vstack([p.result() for p in parts])
+            return self._gather(self._clean_and_submit(texts, ex))
+
+    def _clean_and_submit(self, texts: list[str], executor) -> list[tuple]:
+        """Clean ``texts`` part by part on this thread and hand each part's scoring to
+        ``executor`` as soon as it is clean: ``[(clean, langs, flags, future scores)]``.
+        (``topicclf score`` calls it chunk after chunk with one executor, so that cleaning runs
+        on across chunks.)"""
+        step, parts = self._PIPELINE_CHUNK, []
+        for i in range(0, len(texts), step):
+            try:
+                c, l, f = self.prepare(texts[i : i + step])
+            except TypeError as e:  # name the text by its index in the whole input
+                raise TypeError(_shift_index(str(e), i)) from None
+            parts.append((c, l, f, executor.submit(self._score, c, l, f)))
+        return parts
+
+    def _gather(self, parts: list[tuple]):
+        """``(clean, langs, flags, scores)`` of :meth:`_clean_and_submit`'s parts, once scored."""
+        clean, langs, flags = [], [], []
+        for c, l, f, _ in parts:
+            clean += c
+            langs += l
+            flags += f
+        P = np.vstack([p[3].result() for p in parts]) if parts else np.zeros((0, len(self.labels)))
         return clean, langs, flags, P
 
     def _score(self, clean, langs, flags) -> np.ndarray:
