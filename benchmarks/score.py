@@ -4,7 +4,8 @@ For each size (records), writes a JSONL dump by sampling the VNTC test articles 
 them when the size exceeds the 50,373 articles), then
 
 * runs the CLI as a subprocess with ``--workers 1`` and ``--workers 2`` (end-to-end wall
-  time: start-up, model loading, reading, scoring, writing the output), polling
+  time: start-up, model loading, reading, scoring, writing the output; cores used: the CPU
+  time of the CLI and its workers over that wall time), polling
   ``/proc`` for the peak resident memory of the whole process tree (main + workers; shared
   pages are counted once per process, so this over-counts a little);
 * runs the plain in-memory ``clf.predict`` on the same articles in this process (no I/O, no
@@ -30,6 +31,7 @@ import gzip
 import json
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -101,6 +103,7 @@ def run_cli(dump: Path, out: Path, model: str, workers: int, batch_size: int | N
     if batch_size:
         cmd += ["--batch-size", str(batch_size)]
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO / "src"))
+    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak_sum = peak_one = 0
@@ -109,11 +112,14 @@ def run_cli(dump: Path, out: Path, model: str, workers: int, batch_size: int | N
         peak_sum, peak_one = max(peak_sum, s), max(peak_one, m)
         time.sleep(0.1)
     wall = time.perf_counter() - t0
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # the CLI and the workers it waited for
+    cpu = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
     err = proc.stderr.read().decode("utf-8", "replace")
     if proc.returncode != 0:
         raise SystemExit(f"score failed ({proc.returncode}):\n{err[-2000:]}")
     summary = json.loads(Path(f"{out}.summary.json").read_text())
-    return {"wall": wall, "peak_mb": peak_sum / 2**20, "peak_one_mb": peak_one / 2**20, "summary": summary}
+    return {"wall": wall, "cores_used": cpu / wall, "peak_mb": peak_sum / 2**20, "peak_one_mb": peak_one / 2**20,
+            "summary": summary}
 
 
 def predict_rate(clf, articles: list[str], order: list[int], chunk: int = 50_000) -> float:
@@ -188,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
             rate = size / r["wall"]
             one = rate if w == 1 else one
             ratios = sorted(x["ratio"] for x in runs[w])
-            rows.append({"size": size, "workers": w, "records_per_s": rate, "peak_rss_mb": r["peak_mb"],
+            rows.append({"size": size, "workers": w, "records_per_s": rate, "cores_used": r["cores_used"],
+                         "peak_rss_mb": r["peak_mb"],
                          "peak_rss_one_process_mb": r["peak_one_mb"], "speedup": rate / one if one else None,
                          "vs_predict": statistics.median(ratios), "vs_predict_each_round": ratios,
                          "predict_records_per_s": base, "predict_each_round": bases,
@@ -196,11 +203,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {size} records, {w} worker(s): {rate:.0f} rec/s; x predict per round: "
                   + ", ".join(f"{x:.2f}" for x in ratios), file=sys.stderr)
 
-    head = f"{'size':>9} {'workers':>7} {'records/s':>10} {'peak RSS MB':>12} {'speedup':>8} {'vs predict (median)':>19}"
+    head = (f"{'size':>9} {'workers':>7} {'records/s':>10} {'cores used':>10} {'peak RSS MB':>12} {'speedup':>8} "
+            f"{'vs predict (median)':>19}")
     print(head)
     for r in rows:
         sp = f"{r['speedup']:.2f}x" if r["speedup"] else "-"
-        print(f"{r['size']:>9} {r['workers']:>7} {r['records_per_s']:>10.0f} {r['peak_rss_mb']:>12.0f} "
+        print(f"{r['size']:>9} {r['workers']:>7} {r['records_per_s']:>10.0f} {r['cores_used']:>10.2f} {r['peak_rss_mb']:>12.0f} "
               f"{sp:>8} {r['vs_predict']:>18.2f}x")
     for size in args.sizes:
         base = next(r["predict_records_per_s"] for r in rows if r["size"] == size)
